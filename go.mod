@@ -1,0 +1,3 @@
+module github.com/secretgate/secretgate
+
+go 1.26.8

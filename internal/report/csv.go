@@ -1,0 +1,43 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/secretgate/secretgate/internal/scan"
+)
+
+// csvHeader names the CSV columns; they are the JSON report's field names.
+var csvHeader = []string{
+	"rule_id", "description", "severity", "file", "line", "column",
+	"end_line", "end_column", "commit", "author", "email", "date",
+	"message", "redacted", "fingerprint", "entropy", "tags",
+}
+
+// WriteCSV writes a header row and one row per finding, with the JSON
+// report's columns. Tags are joined by ";".
+func WriteCSV(w io.Writer, findings []scan.Finding) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for _, f := range findings {
+		r := toRecord(f)
+		row := []string{
+			r.RuleID, r.Description, r.Severity, r.File,
+			strconv.Itoa(r.Line), strconv.Itoa(r.Column),
+			strconv.Itoa(r.EndLine), strconv.Itoa(r.EndColumn),
+			r.Commit, r.Author, r.Email, r.Date, r.Message,
+			r.Redacted, r.Fingerprint,
+			strconv.FormatFloat(r.Entropy, 'f', -1, 64),
+			strings.Join(r.Tags, ";"),
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -102,10 +102,17 @@ type Config struct {
 
 // Rule returns the rule with the given id, or nil.
 func (c *Config) Rule(id string) *Rule {
-	for _, r := range c.Rules {
-		if r.ID == id {
-			return r
-		}
+	if i := c.index(id); i >= 0 {
+		return c.Rules[i]
 	}
 	return nil
+}
+
+func (c *Config) index(id string) int {
+	for i, r := range c.Rules {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,14 +1,25 @@
 // Package scan finds secrets in fragments of text using a rule set.
+//
+// A Scanner is compiled once. Scanning a fragment makes one pass over its
+// bytes with a keyword automaton; only rules whose keywords occur run their
+// regular expressions, and only on windows around the keyword hits. Go's RE2
+// engine keeps every regex linear in the window size, so hostile input cannot
+// stall a scan.
 package scan
 
 import (
+	"bytes"
+	"regexp"
+	"slices"
+	"sync"
+
 	"github.com/secretgate/secretgate/rules"
 )
 
 // Options configure a Scanner. They are fixed at construction.
 type Options struct {
 	// FingerprintKey keys the HMAC that fingerprints secrets. Findings of the
-	// same secret under the same key have the same fingerprint.
+	// same secret under the same key and rule have the same fingerprint.
 	FingerprintKey []byte
 	// MaxBytes skips fragments larger than this (0 = no limit).
 	MaxBytes int
@@ -24,18 +35,289 @@ type Result struct {
 	Bytes    int  // bytes scanned
 }
 
+// DefaultWindow is how far around a keyword hit a rule's regex looks when the
+// rule does not say.
+const DefaultWindow = 512
+
+type rule struct {
+	*rules.Rule
+	window     int
+	allowlists []*rules.Allowlist // the rule's own, then the global ones aimed at it
+	generic    bool               // loses to a specific rule on the same text
+}
+
 // Scanner is compiled once from a rule set and is safe for concurrent use.
 type Scanner struct {
-	cfg  *rules.Config
-	opts Options
+	opts     Options
+	rules    []*rule
+	keywords *keywordMatcher
+	byKW     [][]int32 // keyword id -> rule indexes
+	always   []int32   // rules without keywords: run on every fragment their path allows
+	// skipPaths are global allowlist paths that suppress every rule: a
+	// fragment under one is not scanned at all.
+	skipPaths []*regexp.Regexp
+	scratch   sync.Pool
 }
 
 // New compiles a scanner for cfg.
 func New(cfg *rules.Config, opts Options) (*Scanner, error) {
-	return &Scanner{cfg: cfg, opts: opts}, nil
+	s := &Scanner{opts: opts}
+	kwIndex := map[string]int32{}
+	var kws []string
+	for _, a := range cfg.Allowlists {
+		if len(a.TargetRules) == 0 && onlyPaths(a) {
+			s.skipPaths = append(s.skipPaths, a.Paths...)
+		}
+	}
+	for _, r := range cfg.Rules {
+		cr := &rule{Rule: r, window: r.Window, allowlists: slices.Clone(r.Allowlists)}
+		if cr.window == 0 {
+			cr.window = DefaultWindow
+		}
+		cr.generic = slices.Contains(r.Tags, "generic")
+		for _, a := range cfg.Allowlists {
+			if len(a.TargetRules) == 0 && onlyPaths(a) {
+				continue // handled by skipPaths
+			}
+			if len(a.TargetRules) == 0 || slices.Contains(a.TargetRules, r.ID) {
+				cr.allowlists = append(cr.allowlists, a)
+			}
+		}
+		idx := int32(len(s.rules))
+		s.rules = append(s.rules, cr)
+		if len(r.Keywords) == 0 {
+			s.always = append(s.always, idx)
+			continue
+		}
+		for _, k := range r.Keywords {
+			id, ok := kwIndex[k]
+			if !ok {
+				id = int32(len(kws))
+				kwIndex[k] = id
+				kws = append(kws, k)
+				s.byKW = append(s.byKW, nil)
+			}
+			if !slices.Contains(s.byKW[id], idx) {
+				s.byKW[id] = append(s.byKW[id], idx)
+			}
+		}
+	}
+	s.keywords = newKeywordMatcher(kws)
+	s.scratch.New = func() any { return newScratch(len(s.rules)) }
+	return s, nil
+}
+
+func onlyPaths(a *rules.Allowlist) bool {
+	return len(a.Paths) > 0 && len(a.Commits)+len(a.Regexes)+len(a.StopWords) == 0
+}
+
+// span is a half-open byte range of the text.
+type span struct{ start, end int }
+
+// scratch is per-scan working memory, pooled.
+type scratch struct {
+	spans   [][]span // rule index -> windows to search
+	touched []int32  // rules with windows
+	pathOK  []int8   // rule index -> 0 unknown, 1 path matches, -1 not
+}
+
+func newScratch(n int) *scratch {
+	return &scratch{spans: make([][]span, n), pathOK: make([]int8, n)}
+}
+
+func (sc *scratch) reset() {
+	for _, i := range sc.touched {
+		sc.spans[i] = sc.spans[i][:0]
+	}
+	sc.touched = sc.touched[:0]
+	clear(sc.pathOK)
 }
 
 // Scan scans one fragment.
 func (s *Scanner) Scan(f Fragment) Result {
-	return Result{Bytes: len(f.Text)} // engine lands next
+	if s.opts.MaxBytes > 0 && len(f.Text) > s.opts.MaxBytes {
+		return Result{TooLarge: true}
+	}
+	text, ok := decode(f.Text)
+	if !ok {
+		return Result{Binary: true}
+	}
+	res := Result{Bytes: len(f.Text)}
+	for _, re := range s.skipPaths {
+		if f.Path != "" && re.MatchString(f.Path) {
+			return res
+		}
+	}
+
+	sc := s.scratch.Get().(*scratch)
+	defer func() { sc.reset(); s.scratch.Put(sc) }()
+
+	s.keywords.find(text, func(id int32, end int) {
+		kwLen := len(s.keywords.keywords[id])
+		for _, ri := range s.byKW[id] {
+			r := s.rules[ri]
+			if !s.pathAllows(sc, ri, f.Path) {
+				continue
+			}
+			w := span{max(0, end-kwLen-r.window), min(len(text), end+r.window)}
+			sp := sc.spans[ri]
+			if n := len(sp); n > 0 && w.start <= sp[n-1].end {
+				sp[n-1].end = max(sp[n-1].end, w.end)
+				continue
+			}
+			if len(sp) == 0 {
+				sc.touched = append(sc.touched, ri)
+			}
+			sc.spans[ri] = append(sp, w)
+		}
+	})
+	for _, ri := range s.always {
+		if s.pathAllows(sc, ri, f.Path) {
+			sc.touched = append(sc.touched, ri)
+			sc.spans[ri] = append(sc.spans[ri][:0], span{0, len(text)})
+		}
+	}
+	if len(sc.touched) == 0 {
+		return res
+	}
+
+	var cands []candidate
+	for _, ri := range sc.touched {
+		cands = s.runRule(cands, s.rules[ri], text, sc.spans[ri])
+	}
+	cands = s.filter(cands, text, &f)
+	res.Findings = s.findings(cands, text, &f)
+	return res
+}
+
+func (s *Scanner) pathAllows(sc *scratch, ri int32, path string) bool {
+	re := s.rules[ri].Path
+	if re == nil {
+		return true
+	}
+	switch sc.pathOK[ri] {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	ok := path != "" && re.MatchString(path)
+	sc.pathOK[ri] = -1
+	if ok {
+		sc.pathOK[ri] = 1
+	}
+	return ok
+}
+
+// candidate is a regex match before filtering. Offsets index the text.
+type candidate struct {
+	rule                 *rule
+	start, end           int // the secret
+	matchStart, matchEnd int // the whole match
+	entropy              float64
+}
+
+func (c *candidate) secret(text []byte) []byte { return text[c.start:c.end] }
+
+// runRule runs one rule's regex over its windows.
+func (s *Scanner) runRule(cands []candidate, r *rule, text []byte, spans []span) []candidate {
+	if r.Regex == nil { // path-only rule: the file itself is the finding
+		return append(cands, candidate{rule: r, start: 0, end: 0})
+	}
+	for i := 0; i < len(spans); i++ {
+		start, end := widen(text, spans[i].start, spans[i].end)
+		// Merge windows that widened into the next ones, so no match is cut.
+		for i+1 < len(spans) {
+			ns, ne := widen(text, spans[i+1].start, spans[i+1].end)
+			if ns > end {
+				break
+			}
+			end = max(end, ne)
+			i++
+		}
+		for _, m := range r.Regex.FindAllSubmatchIndex(text[start:end], -1) {
+			ss, se := secretBounds(m, r.SecretGroup)
+			if ss < 0 || ss == se {
+				continue
+			}
+			cands = append(cands, candidate{
+				rule:       r,
+				start:      start + ss,
+				end:        start + se,
+				matchStart: start + m[0],
+				matchEnd:   start + m[1],
+			})
+		}
+	}
+	return cands
+}
+
+// secretBounds picks the secret out of a match: the configured group, else
+// the first group that matched, else the whole match.
+func secretBounds(m []int, group int) (int, int) {
+	if group > 0 {
+		return m[2*group], m[2*group+1]
+	}
+	for g := 1; 2*g+1 < len(m); g++ {
+		if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+			return m[2*g], m[2*g+1]
+		}
+	}
+	return m[0], m[1]
+}
+
+// maxWiden is how far a window may grow to reach a line boundary; past it,
+// in minified files, the window stops at the nearest token delimiter.
+const maxWiden = 1024
+
+// widen moves a window's edges to line boundaries, or on very long lines to
+// a delimiter, so a regex never sees half a token at an edge.
+func widen(text []byte, start, end int) (int, int) {
+	if start > 0 {
+		lo := max(0, start-maxWiden)
+		if i := bytes.LastIndexByte(text[lo:start], '\n'); i >= 0 {
+			start = lo + i + 1
+		} else if lo == 0 {
+			start = 0
+		} else if i := lastDelimiter(text[lo:start]); i >= 0 {
+			start = lo + i + 1
+		}
+	}
+	if end < len(text) {
+		hi := min(len(text), end+maxWiden)
+		if i := bytes.IndexByte(text[end:hi], '\n'); i >= 0 {
+			end += i
+		} else if hi == len(text) {
+			end = hi
+		} else if i := firstDelimiter(text[end:hi]); i >= 0 {
+			end += i
+		}
+	}
+	return start, end
+}
+
+func isDelimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '"', '\'', '`', ',', ';', '<', '>', '(', ')', '[', ']', '{', '}':
+		return true
+	}
+	return false
+}
+
+func lastDelimiter(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if isDelimiter(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func firstDelimiter(b []byte) int {
+	for i, c := range b {
+		if isDelimiter(c) {
+			return i
+		}
+	}
+	return -1
 }

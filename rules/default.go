@@ -1,0 +1,53 @@
+package rules
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sync"
+)
+
+//go:embed *.toml
+var packs embed.FS
+
+var defaultConfig func() (*Config, error)
+
+func init() { defaultConfig = sync.OnceValues(loadDefault) }
+
+func loadDefault() (*Config, error) {
+	names, err := fs.Glob(packs, "*.toml")
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{Title: "secretgate default rules"}
+	seen := make(map[string]string)
+	for _, name := range names {
+		data, err := packs.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := Parse("rules/"+name, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range c.Rules {
+			if prev, dup := seen[r.ID]; dup {
+				return nil, fmt.Errorf("rules/%s:%d: rule %q: duplicate id (also in %s): %w", name, r.Line, r.ID, prev, ErrInvalid)
+			}
+			seen[r.ID] = r.File
+		}
+		cfg.Rules = append(cfg.Rules, c.Rules...)
+		cfg.Allowlists = append(cfg.Allowlists, c.Allowlists...)
+	}
+	return cfg, nil
+}
+
+// Default returns the embedded default packs. The result is shared: callers
+// must not modify it.
+func Default() (*Config, error) { return defaultConfig() }
+
+// Packs lists the embedded pack files, for `gatekeeper rules list`.
+func Packs() []string {
+	names, _ := fs.Glob(packs, "*.toml")
+	return names
+}

@@ -213,17 +213,18 @@ func resultOf(f scan.Finding, ruleIndex int) sarifResult {
 }
 
 // regionOf gives a region GitHub accepts: startLine is required and at
-// least 1. Finding columns are 1-based and EndColumn is taken to be the
-// column of the secret's last character; SARIF's endColumn is one past it.
+// least 1. Finding columns are 1-based and EndColumn is one past the
+// secret's last character, as SARIF's endColumn is; an empty region (a
+// path-only finding) is given by its start alone.
 func regionOf(f scan.Finding) sarifRegion {
 	reg := sarifRegion{StartLine: max(f.Line, 1)}
 	if f.Column > 0 {
 		reg.StartColumn = f.Column
 	}
-	if f.EndLine >= reg.StartLine {
+	if f.EndLine > reg.StartLine || (f.EndLine == reg.StartLine && f.EndColumn > f.Column) {
 		reg.EndLine = f.EndLine
-		if f.EndColumn > 0 && (f.EndLine > reg.StartLine || f.EndColumn >= f.Column) {
-			reg.EndColumn = f.EndColumn + 1
+		if f.EndColumn > 0 {
+			reg.EndColumn = f.EndColumn
 		}
 	}
 	return reg

@@ -124,7 +124,7 @@ func TestSARIF(t *testing.T) {
 	}
 
 	first := run.Results[0]
-	if reg := first.Locations[0].PhysicalLocation.Region; reg != (sarifRegion{StartLine: 3, StartColumn: 19, EndLine: 3, EndColumn: 39}) {
+	if reg := first.Locations[0].PhysicalLocation.Region; reg != (sarifRegion{StartLine: 3, StartColumn: 19, EndLine: 3, EndColumn: 38}) {
 		t.Errorf("region = %+v", reg)
 	}
 	if p := first.Properties; p == nil || p.Commit != commitA || p.Author != "Alice Example" || p.Date != "2024-05-01T09:30:00+02:00" {
@@ -140,6 +140,24 @@ func TestSARIF(t *testing.T) {
 	// A path-only finding has no line: the region still starts at line 1.
 	if reg := run.Results[3].Locations[0].PhysicalLocation.Region; reg != (sarifRegion{StartLine: 1}) {
 		t.Errorf("path finding region = %+v", reg)
+	}
+}
+
+func TestRegion(t *testing.T) {
+	for _, c := range []struct {
+		name                   string
+		line, col, eLine, eCol int
+		want                   sarifRegion
+	}{
+		{"one line", 5, 3, 5, 10, sarifRegion{StartLine: 5, StartColumn: 3, EndLine: 5, EndColumn: 10}},
+		{"two lines", 5, 30, 6, 4, sarifRegion{StartLine: 5, StartColumn: 30, EndLine: 6, EndColumn: 4}},
+		{"path-only finding", 1, 1, 1, 1, sarifRegion{StartLine: 1, StartColumn: 1}},
+		{"no position", 0, 0, 0, 0, sarifRegion{StartLine: 1}},
+	} {
+		f := scan.Finding{Line: c.line, Column: c.col, EndLine: c.eLine, EndColumn: c.eCol}
+		if got := regionOf(f); got != c.want {
+			t.Errorf("%s: region %+v, want %+v", c.name, got, c.want)
+		}
 	}
 }
 

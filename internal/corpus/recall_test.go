@@ -16,9 +16,9 @@ import (
 // checker compares findings with a manifest: every plant must be found by its
 // rule at its path and line, and nothing may be found off the plants.
 type checker struct {
-	m     *Manifest
-	found map[*Plant]bool
-	extra []string // findings of other rules on plant lines (not failures)
+	m      *Manifest
+	found  map[*Plant]bool
+	extra  []string // findings of other rules on plant lines (not failures)
 	decoys []string // findings off every plant (failures)
 }
 

@@ -1,0 +1,83 @@
+// Command gatekeeper is secretgate's gate: it scans git history, directories
+// and pushes for secrets.
+//
+// Exit codes: 0 no findings, 1 findings, 2 usage, configuration or scan error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/secretgate/secretgate/internal/report"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes, documented in the README.
+const (
+	exitClean    = 0
+	exitFindings = 1
+	exitError    = 2
+)
+
+// errUsage marks errors caused by how the command was called.
+var errUsage = errors.New("usage")
+
+const usage = `gatekeeper: keep secrets out of git
+
+Usage:
+  gatekeeper scan [flags] [PATH | -]   scan git history, a directory, a file or stdin
+  gatekeeper rules list [--config FILE]
+  gatekeeper rules validate FILE...
+  gatekeeper rules test [--config FILE]
+  gatekeeper version
+
+Exit codes: 0 clean, 1 secrets found, 2 usage, configuration or scan error.
+Run 'gatekeeper scan -h' for the scan flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program minus the process: testable end to end.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	report.Version = version
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	var (
+		code int
+		err  error
+	)
+	switch args[0] {
+	case "scan":
+		code, err = runScan(ctx, args[1:], stdin, stdout, stderr)
+	case "rules":
+		code, err = runRules(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "gatekeeper", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	if err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprintf(stderr, "gatekeeper: %v\n\n%s", err, usage)
+		} else {
+			fmt.Fprintf(stderr, "gatekeeper: %v\n", err)
+		}
+		return exitError
+	}
+	return code
+}

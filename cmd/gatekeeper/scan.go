@@ -1,0 +1,291 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/secretgate/secretgate/internal/baseline"
+	"github.com/secretgate/secretgate/internal/files"
+	"github.com/secretgate/secretgate/internal/gitsrc"
+	"github.com/secretgate/secretgate/internal/report"
+	"github.com/secretgate/secretgate/internal/scan"
+	"github.com/secretgate/secretgate/rules"
+)
+
+type scanFlags struct {
+	format, reportPath, baselinePath, configPath string
+	rangeSpec, since                             string
+	dir, noProgress, noGitleaksIgnore            bool
+	maxMB                                        int
+	workers                                      int
+}
+
+func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	var fl scanFlags
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&fl.format, "format", "text", "output format: "+strings.Join(report.Formats, "|"))
+	fs.StringVar(&fl.reportPath, "report", "", "write the report to `FILE` instead of stdout")
+	fs.StringVar(&fl.baselinePath, "baseline", "", "suppress findings already in this earlier JSON report (`FILE`)")
+	fs.StringVar(&fl.configPath, "config", "", "rule file (`FILE`); default: $SECRETGATE_CONFIG, $GITLEAKS_CONFIG, PATH/.secretgate.toml, PATH/.gitleaks.toml, built-in packs")
+	fs.StringVar(&fl.rangeSpec, "range", "", "scan only commits in `A..B` (any git revision range)")
+	fs.StringVar(&fl.since, "since", "", "scan only commits more recent than `DATE` (git's --since)")
+	fs.BoolVar(&fl.dir, "dir", false, "scan PATH as plain files (the working tree), not git history")
+	fs.BoolVar(&fl.noProgress, "no-progress", false, "no progress line on stderr")
+	fs.BoolVar(&fl.noGitleaksIgnore, "no-gitleaksignore", false, "do not read PATH/.gitleaksignore")
+	fs.IntVar(&fl.maxMB, "max-target-megabytes", 0, "skip files larger than `N` MB (0: no limit)")
+	fs.IntVar(&fl.workers, "workers", 0, "scanning goroutines (0: one per CPU)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: gatekeeper scan [flags] [PATH | -]\n\nWith no PATH, scans the current directory: its git history if it is a repository, else its files.\nExit codes: 0 clean, 1 secrets found, 2 error.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitClean, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if len(pos) > 1 {
+		return 0, fmt.Errorf("%w: scan takes one PATH, got %d", errUsage, len(pos))
+	}
+	if !slices.Contains(report.Formats, fl.format) {
+		return 0, fmt.Errorf("%w: --format %q: want one of %s", errUsage, fl.format, strings.Join(report.Formats, ", "))
+	}
+	target := "."
+	if len(pos) == 1 {
+		target = pos[0]
+	}
+
+	cfg, cfgName, err := loadConfig(fl.configPath, target)
+	if err != nil {
+		return 0, err
+	}
+	key, err := fingerprintKey()
+	if err != nil {
+		return 0, err
+	}
+	s, err := scan.New(cfg, scan.Options{FingerprintKey: key, MaxBytes: fl.maxMB << 20})
+	if err != nil {
+		return 0, err
+	}
+	known, err := loadBaselines(fl, target)
+	if err != nil {
+		return 0, err
+	}
+
+	var findings []scan.Finding
+	emit := func(f scan.Finding) { findings = append(findings, f) }
+	showProgress := !fl.noProgress && isTerminal(stderr)
+	start := time.Now()
+	var sum report.Summary
+	mode := "stdin"
+	switch {
+	case target == "-":
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return 0, fmt.Errorf("reading stdin: %w", err)
+		}
+		res := s.Scan(scan.Fragment{Text: data})
+		findings = res.Findings
+		sum = report.Summary{Files: 1, Bytes: int64(res.Bytes)}
+		if res.Binary {
+			sum.Binary = 1
+		}
+	case !fl.dir && isGitRepo(ctx, target):
+		mode = "git history"
+		if fl.since != "" || fl.rangeSpec != "" {
+			mode += " (" + strings.TrimSpace(fl.rangeSpec+" since "+fl.since) + ")"
+		}
+		opts := gitsrc.Options{Dir: target, Since: fl.since, Workers: fl.workers}
+		if fl.rangeSpec != "" {
+			opts.Revs = []string{fl.rangeSpec}
+		}
+		if showProgress {
+			opts.Progress = func(st gitsrc.Stats) {
+				progressLine(stderr, fmt.Sprintf("%d commits, %d files, %s", st.Commits, st.Blobs, mb(st.Bytes)), len(findings), start)
+			}
+		}
+		st, err := gitsrc.Scan(ctx, opts, s, emit)
+		if err != nil {
+			return 0, err
+		}
+		sum = report.Summary{Commits: st.Commits, Files: st.Blobs, Bytes: st.Bytes, Binary: st.Binary, Skipped: st.Skipped}
+	default:
+		if fl.rangeSpec != "" || fl.since != "" {
+			return 0, fmt.Errorf("%w: --range and --since need a git repository, and %s is scanned as files", errUsage, target)
+		}
+		mode = "files"
+		opts := files.Options{Root: target, MaxBytes: int64(fl.maxMB) << 20, Workers: fl.workers}
+		if showProgress {
+			opts.Progress = func(st files.Stats) {
+				progressLine(stderr, fmt.Sprintf("%d files, %s", st.Files, mb(st.Bytes)), len(findings), start)
+			}
+		}
+		st, err := files.Scan(ctx, opts, s, emit)
+		if err != nil {
+			return 0, err
+		}
+		sum = report.Summary{Files: st.Files, Bytes: st.Bytes, Binary: st.Binary, Skipped: st.Skipped}
+	}
+	if showProgress {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	sum.Duration = time.Since(start)
+
+	findings, suppressed := known.Filter(findings)
+	sortFindings(findings)
+	sum.Findings = len(findings)
+
+	out := stdout
+	if fl.reportPath != "" {
+		f, err := os.Create(fl.reportPath)
+		if err != nil {
+			return 0, fmt.Errorf("writing report: %w", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	if fl.format == "text" {
+		err = report.WriteText(out, findings, sum, report.TextOptions{Color: fl.reportPath == "" && isTerminal(stdout)})
+	} else {
+		err = report.Write(out, fl.format, findings, sum)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing report: %w", err)
+	}
+	if fl.reportPath != "" {
+		if err := out.(*os.File).Close(); err != nil {
+			return 0, fmt.Errorf("writing report: %w", err)
+		}
+	}
+	if fl.format != "text" || fl.reportPath != "" {
+		// Machine output went elsewhere: a one-line account for people.
+		fmt.Fprintf(stderr, "gatekeeper: %s: %d findings (%d suppressed by baseline) in %s using %s\n", mode, len(findings), suppressed, sum.Duration.Round(time.Millisecond), cfgName)
+	} else if suppressed > 0 {
+		fmt.Fprintf(stderr, "gatekeeper: %d known findings suppressed by baseline\n", suppressed)
+	}
+	if len(findings) > 0 {
+		return exitFindings, nil
+	}
+	return exitClean, nil
+}
+
+// parseInterspersed lets flags come before or after the PATH argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// loadConfig finds the rule file the way gitleaks users expect.
+func loadConfig(flagPath, target string) (*rules.Config, string, error) {
+	candidates := []string{flagPath, os.Getenv("SECRETGATE_CONFIG"), os.Getenv("GITLEAKS_CONFIG")}
+	if target != "-" {
+		dir := target
+		if fi, err := os.Stat(target); err == nil && !fi.IsDir() {
+			dir = filepath.Dir(target)
+		}
+		candidates = append(candidates, filepath.Join(dir, ".secretgate.toml"), filepath.Join(dir, ".gitleaks.toml"))
+	}
+	for i, p := range candidates {
+		if p == "" {
+			continue
+		}
+		if i >= 3 { // discovered files are optional
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+		}
+		cfg, err := rules.Load(p)
+		return cfg, p, err
+	}
+	cfg, err := rules.Default()
+	return cfg, "built-in rules", err
+}
+
+func loadBaselines(fl scanFlags, target string) (*baseline.Baseline, error) {
+	var bs []*baseline.Baseline
+	if fl.baselinePath != "" {
+		b, err := baseline.Load(fl.baselinePath)
+		if err != nil {
+			return nil, err
+		}
+		bs = append(bs, b)
+	}
+	if !fl.noGitleaksIgnore && target != "-" {
+		p := filepath.Join(target, ".gitleaksignore")
+		if _, err := os.Stat(p); err == nil {
+			b, err := baseline.LoadGitleaksIgnore(p)
+			if err != nil {
+				return nil, err
+			}
+			bs = append(bs, b)
+		}
+	}
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	return baseline.Merge(bs...), nil
+}
+
+// sortFindings orders findings newest commit first (as git log does), then
+// by path and position, so reports are stable whatever the worker timing.
+func sortFindings(fs []scan.Finding) {
+	slices.SortStableFunc(fs, func(a, b scan.Finding) int {
+		return cmp.Or(
+			b.Date.Compare(a.Date),
+			cmp.Compare(a.Commit, b.Commit),
+			cmp.Compare(a.Path, b.Path),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.RuleID, b.RuleID),
+		)
+	})
+}
+
+// isGitRepo reports whether dir is the top of a work tree or a bare
+// repository. A plain folder inside some other repository is scanned as files.
+func isGitRepo(ctx context.Context, dir string) bool {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return false
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-bare-repository", "--show-cdup").Output()
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return lines[0] == "true" || len(lines) == 1 || lines[1] == ""
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func progressLine(w io.Writer, what string, found int, start time.Time) {
+	fmt.Fprintf(w, "\r\033[Kscanning: %s, %d findings, %s", what, found, time.Since(start).Round(time.Second))
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

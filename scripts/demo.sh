@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make demo: build a small repository whose history hides secrets the way
+# real ones do, then let gatekeeper find them. Needs only git and the binary.
+set -euo pipefail
+gk=$(realpath "${1:-bin/gatekeeper}")
+work=$(mktemp -d "${TMPDIR:-/tmp}/secretgate-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export SECRETGATE_FINGERPRINT_KEY_FILE="$work/fingerprint.key"
+
+repo="$work/shop"
+git init -q -b main "$repo"
+cd "$repo"
+g() { git -c user.name="Dana Dev" -c user.email=dana@example.com "$@"; }
+
+# Fake secrets, made here so no real-looking key sits in this script.
+aws_id="AKIA$(printf 'QYLPMN5HZ3WBXK7T')"
+gh_tok="ghp_$(printf 'R8mQz2Lx7Vb4Nc9Kp1Ws6Ty3Hd5Fj0Ga8Uex')"
+db_pw="h7Rk2pQ9zLm4"
+
+printf 'import os\n\ndef main():\n    print("shop")\n' > app.py
+printf '# Shop\n\nConfigure AWS with your key, e.g. AKIAIOSFODNN7EXAMPLE.\n' > README.md
+g add . && g commit -qm "Initial shop"
+
+printf '[default]\naws_access_key_id = %s\nregion = eu-west-1\n' "$aws_id" > deploy.ini
+g add . && g commit -qm "Deploy settings"
+git rm -q deploy.ini && g commit -qm "Remove deploy settings (the key is still in history)"
+
+g checkout -qb feature
+printf 'DATABASE_URL = "postgres://shop:%s@db.internal:5432/shop"\n' "$db_pw" > settings.py
+g add . && g commit -qm "Database settings"
+g checkout -q main
+printf 'import os\n\ndef main():\n    print("shop v2")\n' > app.py
+g commit -qam "v2"
+# An "evil merge": the token appears only in the merge commit's resolution.
+g merge -q --no-commit feature >/dev/null 2>&1 || true
+printf 'GITHUB_TOKEN = "%s"\n' "$gh_tok" >> settings.py
+g add settings.py && g commit -qm "Merge feature"
+
+echo "== gatekeeper scan (whole history of $(git rev-list --all | wc -l) commits)"
+set +e
+"$gk" scan --no-progress .
+code=$?
+set -e
+echo "== exit code $code (1 = secrets found)"
+echo
+echo "== the same as JSON (first finding)"
+"$gk" scan --no-progress --format json . 2>/dev/null | head -22 || true
+echo
+echo "== the working tree only (--dir): the removed AWS key is gone from the files, not from history"
+"$gk" scan --no-progress --dir . || true
+
+# No planted secret may appear in anything gatekeeper printed.
+if "$gk" scan --no-progress --format json . 2>&1 | grep -qE "$aws_id|$gh_tok|$db_pw"; then
+  echo "demo: a secret leaked into the output" >&2; exit 1
+fi

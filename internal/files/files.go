@@ -3,7 +3,6 @@ package files
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -168,5 +167,3 @@ func progress(report func(Stats), stats func() Stats) (stop func()) {
 	}()
 	return func() { close(done); <-finished }
 }
-
-var _ = errors.New

@@ -81,9 +81,9 @@ func TestGenerateDeterministicAndPlanted(t *testing.T) {
 		}
 		lines := strings.Split(string(data), "\n")
 		got := strings.Join(lines[p.Line-1:p.EndLine], "\n")
-		want := cfg.Rule(p.RuleID).Examples[0]
+		want := strings.TrimSuffix(cfg.Rule(p.RuleID).Examples[0], "\n")
 		if got != want {
-			t.Errorf("%s at %s:%d-%d: got %q, want %q", p.RuleID, p.Path, p.Line, p.EndLine, got, want)
+			t.Errorf("%s at %s:%d-%d: the file does not hold the example there", p.RuleID, p.Path, p.Line, p.EndLine)
 		}
 		if p.RuleID == "pgpass" && !strings.HasSuffix(p.Path, "/.pgpass") {
 			t.Errorf("pgpass planted at %s", p.Path)

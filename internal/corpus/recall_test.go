@@ -1,14 +1,13 @@
 package corpus
 
 import (
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/secretgate/secretgate/internal/files"
 	"github.com/secretgate/secretgate/internal/scan"
 	"github.com/secretgate/secretgate/rules"
 )
@@ -93,31 +92,15 @@ func defaultScanner(t testing.TB) (*rules.Config, *scan.Scanner) {
 	return cfg, s
 }
 
-// scanDir scans every file under dir as the directory scan does: one
-// fragment per file, path relative to dir.
-func scanDir(t testing.TB, s *scan.Scanner, dir string, emit func(scan.Finding)) int64 {
+// scanDir scans dir as `gatekeeper scan --dir` does.
+// workers 0 means one per CPU.
+func scanDir(t testing.TB, s *scan.Scanner, dir string, emit func(scan.Finding), workers int) files.Stats {
 	t.Helper()
-	var n int64
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		res := s.Scan(scan.Fragment{Origin: scan.Origin{Path: filepath.ToSlash(rel)}, Text: data})
-		n += int64(res.Bytes)
-		for _, f := range res.Findings {
-			emit(f)
-		}
-		return nil
-	})
+	st, err := files.Scan(context.Background(), files.Options{Root: dir, Workers: workers}, s, emit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return st
 }
 
 func TestDirRecallAndPrecision(t *testing.T) {
@@ -131,7 +114,7 @@ func TestDirRecallAndPrecision(t *testing.T) {
 		t.FailNow()
 	}
 	c := newChecker(m)
-	scanDir(t, s, dir, c.add)
+	scanDir(t, s, dir, c.add, 0)
 	c.report(t)
 }
 

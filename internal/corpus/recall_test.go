@@ -3,11 +3,13 @@ package corpus
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/secretgate/secretgate/internal/files"
+	"github.com/secretgate/secretgate/internal/gitsrc"
 	"github.com/secretgate/secretgate/internal/scan"
 	"github.com/secretgate/secretgate/rules"
 )
@@ -139,4 +141,24 @@ func TestExamplesPlanted(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("rules not planted: %s", strings.Join(missing, ", "))
 	}
+}
+
+func TestHistoryRecallAndPrecision(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	_, s := defaultScanner(t)
+	repo := t.TempDir()
+	m, err := GenerateHistory(repo, Options{Seed: 42, Bytes: 6 << 20, Commits: 60})
+	if err != nil {
+		t.Error(err)
+	}
+	if m == nil {
+		t.FailNow()
+	}
+	c := newChecker(m)
+	if _, err := gitsrc.Scan(context.Background(), gitsrc.Options{Dir: repo}, s, c.add); err != nil {
+		t.Fatal(err)
+	}
+	c.report(t)
 }

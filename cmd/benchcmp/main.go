@@ -24,7 +24,8 @@ func main() {
 	flag.Int64Var(&dirMB, "dir-mb", 64, "directory corpus size in MiB")
 	flag.Int64Var(&histMB, "history-mb", 64, "bytes added over the history, in MiB")
 	flag.IntVar(&cfg.Commits, "commits", 300, "commits on the history's main branch")
-	flag.IntVar(&cfg.Runs, "runs", 3, "timed runs per command, after one warm-up; the fastest is reported")
+	flag.IntVar(&cfg.Runs, "runs", 3, "timed runs of gatekeeper and git, after one warm-up; the fastest is reported")
+	flag.IntVar(&cfg.GitleaksRuns, "gitleaks-runs", 1, "timed runs of gitleaks (no warm-up); the fastest is reported")
 	flag.Parse()
 	cfg.DirBytes, cfg.HistoryBytes = dirMB<<20, histMB<<20
 	cfg.Log = os.Stderr

@@ -37,7 +37,7 @@ type Result struct {
 
 // DefaultWindow is how far around a keyword hit a rule's regex looks when the
 // rule does not say.
-const DefaultWindow = 512
+const DefaultWindow = 256
 
 type rule struct {
 	*rules.Rule

@@ -50,7 +50,10 @@ func dedupe(cands []candidate) []candidate {
 		if a.end != b.end {
 			return a.end - b.end
 		}
-		return int(b.rule.Severity) - int(a.rule.Severity)
+		if a.rule.Severity != b.rule.Severity {
+			return int(b.rule.Severity) - int(a.rule.Severity)
+		}
+		return a.rule.order - b.rule.order
 	})
 	// Specific spans sorted by start, with the running maximum of their ends:
 	// a generic candidate overlaps one iff some specific span starting before

@@ -44,6 +44,7 @@ type rule struct {
 	window     int
 	allowlists []*rules.Allowlist // the rule's own, then the global ones aimed at it
 	generic    bool               // loses to a specific rule on the same text
+	order      int                // definition order: breaks ties between rules
 }
 
 // Scanner is compiled once from a rule set and is safe for concurrent use.
@@ -70,7 +71,7 @@ func New(cfg *rules.Config, opts Options) (*Scanner, error) {
 		}
 	}
 	for _, r := range cfg.Rules {
-		cr := &rule{Rule: r, window: r.Window, allowlists: slices.Clone(r.Allowlists)}
+		cr := &rule{Rule: r, window: r.Window, allowlists: slices.Clone(r.Allowlists), order: len(s.rules)}
 		if cr.window == 0 {
 			cr.window = DefaultWindow
 		}

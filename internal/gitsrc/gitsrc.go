@@ -82,7 +82,12 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 		scanner: s,
 		emit:    emit,
 		seen:    make(map[string]*change),
-		seed:    maphash.MakeSeed(),
+		// A scanner whose results can depend on the commit says so.
+		perCommit: func() bool {
+			cs, ok := s.(interface{ CommitSensitive() bool })
+			return ok && cs.CommitSensitive()
+		}(),
+		seed: maphash.MakeSeed(),
 	}
 	r.blobs = newBlobCache(64 << 20)
 
@@ -165,6 +170,9 @@ type run struct {
 	emit    func(scan.Finding)
 	blobs   *blobCache
 	seed    maphash.Seed
+	// perCommit: results depend on the commit (an allowlist names commits),
+	// so a repeated change is only shared within one commit.
+	perCommit bool
 
 	mu   sync.Mutex // guards seen and emit
 	seen map[string]*change

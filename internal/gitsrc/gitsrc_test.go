@@ -443,3 +443,42 @@ func TestScanCancel(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// commitAllowScanner finds what fakeScanner finds, except in one allowlisted
+// commit, and says its results depend on the commit.
+type commitAllowScanner struct {
+	fakeScanner
+	allowed string
+}
+
+func (s *commitAllowScanner) CommitSensitive() bool { return true }
+
+func (s *commitAllowScanner) Scan(f scan.Fragment) scan.Result {
+	if f.Commit == s.allowed {
+		return scan.Result{Bytes: len(f.Text)}
+	}
+	return s.fakeScanner.Scan(f)
+}
+
+func TestScanCommitSensitive(t *testing.T) {
+	r := newRepo(t)
+	r.write("f.txt", "one\n")
+	r.commit("base")
+	r.git("checkout", "-q", "-b", "topic")
+	r.write("f.txt", "one\nSECRET\n")
+	allowed := r.commit("add")
+	r.git("checkout", "-q", "main")
+	r.git("cherry-pick", "topic")
+	picked := r.git("rev-parse", "HEAD")
+	var got []string
+	s := &commitAllowScanner{allowed: allowed}
+	if _, err := Scan(context.Background(), Options{Dir: r.dir, Workers: 1}, s, func(f scan.Finding) {
+		got = append(got, f.Commit)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The allowlisted commit's clean result must not be reused for the pick.
+	if !slices.Equal(got, []string{picked}) {
+		t.Errorf("findings in %v, want only the cherry-pick %s", got, picked)
+	}
+}

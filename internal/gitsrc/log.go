@@ -168,6 +168,9 @@ func (r *run) parseRaw(toks *tokens, meta []byte, origin scan.Origin) (*task, er
 	slices.Sort(parents)
 	parents = slices.Compact(parents)
 	t.key = changeKey(path, newOID, parents)
+	if r.perCommit {
+		t.key += "\x00" + origin.Commit
+	}
 	t.parentIDs = parents
 	t.newID = newOID
 	return t, nil

@@ -9,8 +9,10 @@ package scan
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/secretgate/secretgate/rules"
@@ -54,6 +56,9 @@ type Scanner struct {
 	keywords *keywordMatcher
 	byKW     [][]int32 // keyword id -> rule indexes
 	always   []int32   // rules without keywords: run on every fragment their path allows
+	// alwaysPaths matches any path an always-rule accepts (nil when some
+	// always-rule has no path): one regex test rules most files out.
+	alwaysPaths *regexp.Regexp
 	// skipPaths are global allowlist paths that suppress every rule: a
 	// fragment under one is not scanned at all.
 	skipPaths []*regexp.Regexp
@@ -104,8 +109,45 @@ func New(cfg *rules.Config, opts Options) (*Scanner, error) {
 		}
 	}
 	s.keywords = newKeywordMatcher(kws)
+	if err := s.compileAlwaysPaths(); err != nil {
+		return nil, err
+	}
 	s.scratch.New = func() any { return newScratch(len(s.rules)) }
 	return s, nil
+}
+
+// CommitSensitive reports whether findings can depend on the fragment's
+// commit (some allowlist names commits), so sources that reuse results for
+// identical changes know to keep them per commit.
+func (s *Scanner) CommitSensitive() bool {
+	for _, r := range s.rules {
+		for _, a := range r.allowlists {
+			if len(a.Commits) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Scanner) compileAlwaysPaths() error {
+	var alts []string
+	for _, ri := range s.always {
+		p := s.rules[ri].Path
+		if p == nil {
+			return nil
+		}
+		alts = append(alts, "(?:"+p.String()+")")
+	}
+	if len(alts) == 0 {
+		return nil
+	}
+	re, err := regexp.Compile(strings.Join(alts, "|"))
+	if err != nil {
+		return fmt.Errorf("scan: combining rule paths: %w", err)
+	}
+	s.alwaysPaths = re
+	return nil
 }
 
 func onlyPaths(a *rules.Allowlist) bool {
@@ -173,6 +215,9 @@ func (s *Scanner) Scan(f Fragment) Result {
 		}
 	})
 	for _, ri := range s.always {
+		if s.alwaysPaths != nil && !s.alwaysPaths.MatchString(f.Path) {
+			break
+		}
 		if s.pathAllows(sc, ri, f.Path) {
 			sc.touched = append(sc.touched, ri)
 			sc.spans[ri] = append(sc.spans[ri][:0], span{0, len(text)})

@@ -154,3 +154,52 @@ func gitRepo(t *testing.T) string {
 	}
 	return t.TempDir()
 }
+
+func TestScanGitHistory(t *testing.T) {
+	dir := gitRepo(t)
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello\n"), 0o644)
+	git("add", ".")
+	git("commit", "-qm", "first")
+	os.WriteFile(filepath.Join(dir, "deploy.ini"), []byte("[x]\naws_access_key_id = "+awsID+"\n"), 0o644)
+	git("add", ".")
+	git("commit", "-qm", "add key")
+	git("rm", "-q", "deploy.ini")
+	git("commit", "-qm", "remove key")
+
+	r := gatekeeper(t, "", "scan", "--progress", "--format", "json", dir)
+	if r.code != 1 {
+		t.Fatalf("code %d\n%s", r.code, r.stderr)
+	}
+	var got []struct {
+		RuleID, File, Message string
+		Line                  int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].File != "deploy.ini" || got[0].Line != 2 || got[0].Message != "add key" {
+		t.Errorf("got %+v", got)
+	}
+	if !strings.Contains(r.stderr, "scanning: 3 commits") {
+		t.Errorf("no final progress line in stderr: %q", r.stderr)
+	}
+	// The working tree no longer has it; a range without that commit neither.
+	if r := gatekeeper(t, "", "scan", "--dir", dir); r.code != 0 {
+		t.Errorf("--dir: code %d", r.code)
+	}
+	if r := gatekeeper(t, "", "scan", "--range", "HEAD~1..HEAD", dir); r.code != 0 {
+		t.Errorf("--range HEAD~1..HEAD: code %d\n%s", r.code, r.stdout)
+	}
+	if r := gatekeeper(t, "", "scan", "--range", "nope..HEAD", dir); r.code != 2 || !strings.Contains(r.stderr, "nope") {
+		t.Errorf("bad range: code %d, stderr %q", r.code, r.stderr)
+	}
+}

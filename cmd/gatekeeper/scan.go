@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
@@ -27,7 +28,7 @@ import (
 type scanFlags struct {
 	format, reportPath, baselinePath, configPath string
 	rangeSpec, since                             string
-	dir, noProgress, noGitleaksIgnore            bool
+	dir, progress, noProgress, noGitleaksIgnore  bool
 	maxMB                                        int
 	workers                                      int
 }
@@ -44,6 +45,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&fl.since, "since", "", "scan only commits more recent than `DATE` (git's --since)")
 	fs.BoolVar(&fl.dir, "dir", false, "scan PATH as plain files (the working tree), not git history")
 	fs.BoolVar(&fl.noProgress, "no-progress", false, "no progress line on stderr")
+	fs.BoolVar(&fl.progress, "progress", false, "a progress line on stderr even when it is not a terminal")
 	fs.BoolVar(&fl.noGitleaksIgnore, "no-gitleaksignore", false, "do not read PATH/.gitleaksignore")
 	fs.IntVar(&fl.maxMB, "max-target-megabytes", 0, "skip files larger than `N` MB (0: no limit)")
 	fs.IntVar(&fl.workers, "workers", 0, "scanning goroutines (0: one per CPU)")
@@ -86,9 +88,12 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 0, err
 	}
 
-	var findings []scan.Finding
-	emit := func(f scan.Finding) { findings = append(findings, f) }
-	showProgress := !fl.noProgress && isTerminal(stderr)
+	var (
+		findings []scan.Finding
+		found    atomic.Int64 // read by the progress goroutine
+	)
+	emit := func(f scan.Finding) { findings = append(findings, f); found.Add(1) }
+	showProgress := fl.progress || !fl.noProgress && isTerminal(stderr)
 	start := time.Now()
 	var sum report.Summary
 	mode := "stdin"
@@ -115,7 +120,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		if showProgress {
 			opts.Progress = func(st gitsrc.Stats) {
-				progressLine(stderr, fmt.Sprintf("%d commits, %d files, %s", st.Commits, st.Blobs, mb(st.Bytes)), len(findings), start)
+				progressLine(stderr, fmt.Sprintf("%d commits, %d files, %s", st.Commits, st.Blobs, mb(st.Bytes)), int(found.Load()), start)
 			}
 		}
 		st, err := gitsrc.Scan(ctx, opts, s, emit)
@@ -131,7 +136,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		opts := files.Options{Root: target, MaxBytes: int64(fl.maxMB) << 20, Workers: fl.workers}
 		if showProgress {
 			opts.Progress = func(st files.Stats) {
-				progressLine(stderr, fmt.Sprintf("%d files, %s", st.Files, mb(st.Bytes)), len(findings), start)
+				progressLine(stderr, fmt.Sprintf("%d files, %s", st.Files, mb(st.Bytes)), int(found.Load()), start)
 			}
 		}
 		st, err := files.Scan(ctx, opts, s, emit)

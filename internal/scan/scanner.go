@@ -47,6 +47,8 @@ type rule struct {
 	allowlists []*rules.Allowlist // the rule's own, then the global ones aimed at it
 	generic    bool               // loses to a specific rule on the same text
 	order      int                // definition order: breaks ties between rules
+	// at0/at1 are set for keyword-anchored rules (see anchor.go).
+	at0, at1 *regexp.Regexp
 }
 
 // Scanner is compiled once from a rule set and is safe for concurrent use.
@@ -81,6 +83,7 @@ func New(cfg *rules.Config, opts Options) (*Scanner, error) {
 			cr.window = DefaultWindow
 		}
 		cr.generic = slices.Contains(r.Tags, "generic")
+		cr.at0, cr.at1, _ = anchoredRegexes(r.Regex, r.Keywords)
 		for _, a := range cfg.Allowlists {
 			if len(a.TargetRules) == 0 && onlyPaths(a) {
 				continue // handled by skipPaths
@@ -203,8 +206,11 @@ func (s *Scanner) Scan(f Fragment) Result {
 				continue
 			}
 			w := span{max(0, end-kwLen-r.window), min(len(text), end+r.window)}
+			if r.at0 != nil { // anchored: keep each hit's start
+				w.start = end - kwLen
+			}
 			sp := sc.spans[ri]
-			if n := len(sp); n > 0 && w.start <= sp[n-1].end {
+			if n := len(sp); n > 0 && r.at0 == nil && w.start <= sp[n-1].end {
 				sp[n-1].end = max(sp[n-1].end, w.end)
 				continue
 			}
@@ -270,6 +276,9 @@ func (s *Scanner) runRule(cands []candidate, r *rule, text []byte, spans []span)
 	if r.Regex == nil { // path-only rule: the file itself is the finding
 		return append(cands, candidate{rule: r, start: 0, end: 0})
 	}
+	if r.at0 != nil {
+		return s.runAnchored(cands, r, text, spans)
+	}
 	for i := 0; i < len(spans); i++ {
 		start, end := widen(text, spans[i].start, spans[i].end)
 		// Merge windows that widened into the next ones, so no match is cut.
@@ -294,6 +303,46 @@ func (s *Scanner) runRule(cands []candidate, r *rule, text []byte, spans []span)
 				matchEnd:   start + m[1],
 			})
 		}
+	}
+	return cands
+}
+
+// runAnchored runs a keyword-anchored rule at each keyword hit. Hits are
+// sorted by start; a hit inside the previous match is skipped, as an
+// unanchored search would resume after that match.
+func (s *Scanner) runAnchored(cands []candidate, r *rule, text []byte, hits []span) []candidate {
+	slices.SortFunc(hits, func(a, b span) int { return a.start - b.start })
+	matchEnd := 0
+	for i, h := range hits {
+		if h.start < matchEnd || i > 0 && h.start == hits[i-1].start {
+			continue
+		}
+		end := widenEnd(text, h.end)
+		var m []int
+		base := h.start
+		if h.start == 0 {
+			m = r.at0.FindSubmatchIndex(text[:end])
+		} else {
+			base = h.start - 1 // at1 consumes the preceding character first
+			if m = r.at1.FindSubmatchIndex(text[base:end]); m != nil {
+				m[0]++
+			}
+		}
+		if m == nil {
+			continue
+		}
+		ss, se := secretBounds(m, r.SecretGroup)
+		if ss < 0 || ss == se {
+			continue
+		}
+		matchEnd = base + m[1]
+		cands = append(cands, candidate{
+			rule:       r,
+			start:      base + ss,
+			end:        base + se,
+			matchStart: base + m[0],
+			matchEnd:   matchEnd,
+		})
 	}
 	return cands
 }
@@ -329,6 +378,10 @@ func widen(text []byte, start, end int) (int, int) {
 			start = lo + i + 1
 		}
 	}
+	return start, widenEnd(text, end)
+}
+
+func widenEnd(text []byte, end int) int {
 	if end < len(text) {
 		hi := min(len(text), end+maxWiden)
 		if i := bytes.IndexByte(text[end:hi], '\n'); i >= 0 {
@@ -339,7 +392,7 @@ func widen(text []byte, start, end int) (int, int) {
 			end += i
 		}
 	}
-	return start, end
+	return end
 }
 
 func isDelimiter(c byte) bool {

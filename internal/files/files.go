@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/secretgate/secretgate/internal/progress"
 	"github.com/secretgate/secretgate/internal/scan"
 )
 
@@ -60,8 +60,11 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 	stats := func() Stats {
 		return Stats{Files: int(files.Load()), Binary: int(binary.Load()), Skipped: int(skipped.Load()), Bytes: bytes.Load()}
 	}
-	stopProgress := progress(opts.Progress, stats)
-	defer stopProgress()
+	var report func()
+	if opts.Progress != nil {
+		report = func() { opts.Progress(stats()) }
+	}
+	defer progress.Start(report)()
 
 	paths := make(chan string, 256)
 	var wg sync.WaitGroup
@@ -142,28 +145,4 @@ func relPath(root, p string, rootIsDir bool) string {
 		return filepath.ToSlash(p)
 	}
 	return filepath.ToSlash(rel)
-}
-
-// progress calls report every 200ms until stopped, then once more.
-func progress(report func(Stats), stats func() Stats) (stop func()) {
-	if report == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				report(stats())
-			case <-done:
-				report(stats())
-				return
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/secretgate/secretgate/internal/progress"
 	"github.com/secretgate/secretgate/internal/scan"
 )
 
@@ -157,9 +158,6 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 	case pipeErr != nil:
 		return st, fmt.Errorf("gitsrc: %s: %w", logName, pipeErr)
 	}
-	if opts.Progress != nil {
-		opts.Progress(st)
-	}
 	return st, nil
 }
 
@@ -191,26 +189,12 @@ func (r *run) stats() Stats {
 	}
 }
 
+// startProgress reports running totals until stopped, and once more then.
 func (r *run) startProgress() (stop func()) {
 	if r.opts.Progress == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.opts.Progress(r.stats())
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return progress.Start(func() { r.opts.Progress(r.stats()) })
 }
 
 // gitCmd is a git process with its stderr kept for error messages.

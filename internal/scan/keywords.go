@@ -6,9 +6,12 @@ package scan
 // one class for all others), which keeps the transition table small enough to
 // stay in cache: one table lookup per input byte, no lowered copy of the text.
 type keywordMatcher struct {
-	class    [256]uint8
-	nclass   int
-	next     []int32   // state*nclass + class -> state
+	class  [256]uint8
+	nclass int
+	// delta is the scanning table: delta[row+class] is the next state's row
+	// (state*nclass), bit-inverted (negative) when keywords end there, so the
+	// loop needs no multiply and no second lookup on the common path.
+	delta    []int32
 	out      [][]int32 // state -> keyword ids ending here (including via suffix links)
 	keywords []string
 }
@@ -57,13 +60,13 @@ func newKeywordMatcher(keywords []string) *keywordMatcher {
 
 	// Breadth-first: fill the DFA and the suffix links together.
 	n := len(nodes)
-	m.next = make([]int32, n*m.nclass)
+	next := make([]int32, n*m.nclass)
 	m.out = make([][]int32, n)
 	fail := make([]int32, n)
 	queue := make([]int32, 0, n)
 	for c := 0; c < m.nclass; c++ {
 		if nx, ok := nodes[0].child[uint8(c)]; ok {
-			m.next[c] = nx
+			next[c] = nx
 			queue = append(queue, nx)
 		}
 	}
@@ -74,13 +77,21 @@ func newKeywordMatcher(keywords []string) *keywordMatcher {
 		m.out[s] = append(append([]int32(nil), nodes[s].out...), m.out[fail[s]]...)
 		for c := 0; c < m.nclass; c++ {
 			if nx, ok := nodes[s].child[uint8(c)]; ok {
-				fail[nx] = m.next[int(fail[s])*m.nclass+c]
-				m.next[int(s)*m.nclass+c] = nx
+				fail[nx] = next[int(fail[s])*m.nclass+c]
+				next[int(s)*m.nclass+c] = nx
 				queue = append(queue, nx)
 			} else {
-				m.next[int(s)*m.nclass+c] = m.next[int(fail[s])*m.nclass+c]
+				next[int(s)*m.nclass+c] = next[int(fail[s])*m.nclass+c]
 			}
 		}
+	}
+	m.delta = make([]int32, len(next))
+	for i, t := range next {
+		row := t * int32(m.nclass)
+		if len(m.out[t]) > 0 {
+			row = ^row
+		}
+		m.delta[i] = row
 	}
 	return m
 }
@@ -91,12 +102,13 @@ func (m *keywordMatcher) find(text []byte, hit func(id int32, end int)) {
 	if len(m.keywords) == 0 {
 		return
 	}
-	next, class, nclass := m.next, &m.class, int32(m.nclass)
-	s := int32(0)
+	delta, class, nclass := m.delta, &m.class, int32(m.nclass)
+	row := int32(0)
 	for i, b := range text {
-		s = next[s*nclass+int32(class[b])]
-		if o := m.out[s]; len(o) > 0 {
-			for _, id := range o {
+		row = delta[row+int32(class[b])]
+		if row < 0 {
+			row = ^row
+			for _, id := range m.out[row/nclass] {
 				hit(id, i+1)
 			}
 		}

@@ -1,10 +1,14 @@
 package scan
 
 import (
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/secretgate/secretgate/rules"
 )
 
 func TestKeywordMatcher(t *testing.T) {
@@ -68,4 +72,24 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// BenchmarkKeywords is the automaton alone, with the default packs'
+// keywords, over source-like text.
+func BenchmarkKeywords(b *testing.B) {
+	cfg, err := rules.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, _ := New(cfg, Options{})
+	text, err := os.ReadFile(runtime.GOROOT() + "/src/net/http/server.go")
+	if err != nil {
+		b.Skip(err)
+	}
+	hits := 0
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		s.keywords.find(text, func(int32, int) { hits++ })
+	}
+	b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
 }

@@ -317,7 +317,9 @@ func (s *Scanner) runAnchored(cands []candidate, r *rule, text []byte, hits []sp
 		if h.start < matchEnd || i > 0 && h.start == hits[i-1].start {
 			continue
 		}
-		end := widenEnd(text, h.end)
+		// No need to seek a token boundary: an anchored match ends where it
+		// ends, and the bound only stops a runaway.
+		end := min(len(text), h.end+r.window+maxWiden)
 		var m []int
 		base := h.start
 		if h.start == 0 {

@@ -1,12 +1,15 @@
 package scan
 
 import (
-	"bytes"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
 
+	"github.com/secretgate/secretgate/internal/corpus"
 	"github.com/secretgate/secretgate/rules"
 )
 
@@ -179,16 +182,39 @@ func TestScanConcurrent(t *testing.T) {
 	}
 }
 
-func BenchmarkScan(b *testing.B) {
-	s := testScanner(b)
-	var buf bytes.Buffer
-	for buf.Len() < 4<<20 {
-		buf.WriteString("func handler(w http.ResponseWriter, r *http.Request) {\n\tid := r.URL.Query().Get(\"id\")\n\tfmt.Fprintf(w, \"%s\", id)\n}\n")
+// BenchmarkEngine is the engine alone (no I/O, one goroutine) with the
+// default packs over the benchmark corpus: source, lock files, minified JS,
+// base64 blobs, placeholders, and one planted secret per rule.
+func BenchmarkEngine(b *testing.B) {
+	cfg, err := rules.Default()
+	if err != nil {
+		b.Fatal(err)
 	}
-	text := buf.Bytes()
-	b.SetBytes(int64(len(text)))
+	s, err := New(cfg, Options{FingerprintKey: []byte("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if _, err := corpus.Generate(dir, corpus.Options{Seed: 1, Bytes: 16 << 20}); err != nil {
+		b.Fatal(err)
+	}
+	var frags []Fragment
+	var total int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		frags = append(frags, Fragment{Origin: Origin{Path: filepath.ToSlash(rel)}, Text: data})
+		total += int64(len(data))
+		return err
+	})
+	b.SetBytes(total)
 	b.ResetTimer()
 	for b.Loop() {
-		s.Scan(Fragment{Origin: Origin{Path: "main.go"}, Text: text})
+		for _, f := range frags {
+			s.Scan(f)
+		}
 	}
 }

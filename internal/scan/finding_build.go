@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -126,7 +127,23 @@ func preview(before, secret, after []byte) string {
 	return b + Redact(secret) + a
 }
 
+// oneLine collapses whitespace runs (newlines included) to single spaces,
+// keeping one at either edge where there was some, so a PEM block previews
+// as "-----BEGIN … KEY----- MIIE******** -----END … KEY-----".
 func oneLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Join(strings.Fields(s), " ")
+	out := strings.Join(strings.Fields(s), " ")
+	if out == "" {
+		if s != "" {
+			return " "
+		}
+		return ""
+	}
+	if strings.TrimLeftFunc(s, unicode.IsSpace) != s {
+		out = " " + out
+	}
+	if strings.TrimRightFunc(s, unicode.IsSpace) != s {
+		out += " "
+	}
+	return out
 }

@@ -218,3 +218,18 @@ func BenchmarkEngine(b *testing.B) {
 		}
 	}
 }
+
+func TestPreview(t *testing.T) {
+	tests := []struct{ before, secret, after, want string }{
+		{"", "AKIAQYLPMN5HZ3WBXK7T", "", "AKIA********"},
+		{"password = '", "hunter2hunter2", "'", "password = '********'"},
+		{"-----BEGIN RSA PRIVATE KEY-----\n", "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun", "\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY----- MIIE******** -----END RSA PRIVATE KEY-----"},
+		{strings.Repeat("x", 60) + "=", "Q2x9vLm4PzR8tW1nK7sD", ";" + strings.Repeat("y", 60), "…" + strings.Repeat("x", 39) + "=Q2x9********;" + strings.Repeat("y", 39) + "…"},
+		{"k=\"\xff", "Q2x9vLm4PzR8tW1nK7sD", "\"", "k=\"\uFFFDQ2x9********\""},
+	}
+	for _, tt := range tests {
+		if got := preview([]byte(tt.before), []byte(tt.secret), []byte(tt.after)); got != tt.want {
+			t.Errorf("preview(%q, …, %q) = %q, want %q", tt.before, tt.after, got, tt.want)
+		}
+	}
+}

@@ -203,3 +203,28 @@ func TestScanGitHistory(t *testing.T) {
 		t.Errorf("bad range: code %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestScanStaged(t *testing.T) {
+	dir := gitRepo(t)
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	os.WriteFile(filepath.Join(dir, "ci.env"), []byte("GITHUB_TOKEN="+ghToken+"\n"), 0o644)
+	if r := gatekeeper(t, "", "scan", "--staged", dir); r.code != 0 {
+		t.Errorf("nothing staged: code %d\n%s", r.code, r.stdout)
+	}
+	git("add", "ci.env")
+	r := gatekeeper(t, "", "scan", "--staged", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "ci.env:1:14  github-pat") {
+		t.Errorf("staged token: code %d\n%s", r.code, r.stdout)
+	}
+	if r := gatekeeper(t, "", "scan", "--staged", "--dir", dir); r.code != 2 {
+		t.Errorf("--staged --dir: code %d", r.code)
+	}
+}

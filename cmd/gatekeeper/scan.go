@@ -28,7 +28,8 @@ import (
 type scanFlags struct {
 	format, reportPath, baselinePath, configPath string
 	rangeSpec, since                             string
-	dir, progress, noProgress, noGitleaksIgnore  bool
+	dir, staged, progress, noProgress            bool
+	noGitleaksIgnore                             bool
 	maxMB                                        int
 	workers                                      int
 }
@@ -44,6 +45,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&fl.rangeSpec, "range", "", "scan only commits in `A..B` (any git revision range)")
 	fs.StringVar(&fl.since, "since", "", "scan only commits more recent than `DATE` (git's --since)")
 	fs.BoolVar(&fl.dir, "dir", false, "scan PATH as plain files (the working tree), not git history")
+	fs.BoolVar(&fl.staged, "staged", false, "scan what the index adds to HEAD: the check for a pre-commit hook")
 	fs.BoolVar(&fl.noProgress, "no-progress", false, "no progress line on stderr")
 	fs.BoolVar(&fl.progress, "progress", false, "a progress line on stderr even when it is not a terminal")
 	fs.BoolVar(&fl.noGitleaksIgnore, "no-gitleaksignore", false, "do not read PATH/.gitleaksignore")
@@ -62,6 +64,9 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if len(pos) > 1 {
 		return 0, fmt.Errorf("%w: scan takes one PATH, got %d", errUsage, len(pos))
+	}
+	if fl.staged && (fl.dir || fl.rangeSpec != "" || fl.since != "") {
+		return 0, fmt.Errorf("%w: --staged cannot be combined with --dir, --range or --since", errUsage)
 	}
 	if !slices.Contains(report.Formats, fl.format) {
 		return 0, fmt.Errorf("%w: --format %q: want one of %s", errUsage, fl.format, strings.Join(report.Formats, ", "))
@@ -109,12 +114,17 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if res.Binary {
 			sum.Binary = 1
 		}
+	case fl.staged && !isGitRepo(ctx, target):
+		return 0, fmt.Errorf("%w: --staged needs the top of a git repository, and %s is not one", errUsage, target)
 	case !fl.dir && isGitRepo(ctx, target):
 		mode = "git history"
 		if fl.since != "" || fl.rangeSpec != "" {
 			mode += " (" + strings.TrimSpace(fl.rangeSpec+" since "+fl.since) + ")"
 		}
-		opts := gitsrc.Options{Dir: target, Since: fl.since, Workers: fl.workers}
+		if fl.staged {
+			mode = "staged changes"
+		}
+		opts := gitsrc.Options{Dir: target, Since: fl.since, Workers: fl.workers, Staged: fl.staged}
 		if fl.rangeSpec != "" {
 			opts.Revs = []string{fl.rangeSpec}
 		}

@@ -29,9 +29,12 @@ type Scanner interface {
 
 // Options say which history to scan and how.
 type Options struct {
-	Dir     string   // repository: a work tree or a bare repository
-	Revs    []string // rev-list arguments; nil means {"--all"}
-	Since   string   // if set, passed to git as --since
+	Dir   string   // repository: a work tree or a bare repository
+	Revs  []string // rev-list arguments; nil means {"--all"}
+	Since string   // if set, passed to git as --since
+	// Staged scans what the index adds to HEAD (a pre-commit check) instead
+	// of commits; Revs and Since are then ignored and findings name no commit.
+	Staged  bool
 	Env     []string // added to os.Environ() for every git process (e.g. quarantine variables)
 	Workers int      // scanning goroutines; 0 means runtime.NumCPU()
 
@@ -102,6 +105,11 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 	logName := "git log " + strings.Join(opts.Revs, " ")
 	if opts.Since != "" {
 		logName += " --since=" + opts.Since
+	}
+	if opts.Staged {
+		// The same raw format without commit headers: one pseudo-commit.
+		logArgs = []string{"diff", "--cached", "--raw", "--no-abbrev", "-z", "-M", "--no-color", "--no-relative", "--"}
+		logName = "git diff --cached"
 	}
 
 	logCmd := r.command(ctx, logName, logArgs...)

@@ -482,3 +482,26 @@ func TestScanCommitSensitive(t *testing.T) {
 		t.Errorf("findings in %v, want only the cherry-pick %s", got, picked)
 	}
 }
+
+func TestScanStaged(t *testing.T) {
+	r := newRepo(t)
+	r.write("a.txt", "one\nSECRET old\n")
+	r.commit("base")
+	r.write("a.txt", "one\nSECRET old\ntwo\nSECRET new\n")
+	r.write("b.txt", "SECRET in a new file\n")
+	r.write("unstaged.txt", "SECRET not added\n")
+	r.git("add", "a.txt", "b.txt")
+	hits, _, _ := scanRepo(t, r, Options{Staged: true})
+	want := []hit{{"", "a.txt:4"}, {"", "b.txt:1"}}
+	if !slices.Equal(hits, want) {
+		t.Errorf("got %v, want %v", hits, want)
+	}
+
+	// Before the first commit everything staged is new.
+	r2 := newRepo(t)
+	r2.write("c.txt", "x\nSECRET\n")
+	r2.git("add", "c.txt")
+	if hits, _, _ := scanRepo(t, r2, Options{Staged: true}); !slices.Equal(hits, []hit{{"", "c.txt:2"}}) {
+		t.Errorf("empty repo: got %v", hits)
+	}
+}

@@ -31,6 +31,9 @@ func loadDefault() (*Config, error) {
 			return nil, err
 		}
 		for _, r := range c.Rules {
+			if r.Window == 0 {
+				r.Window = PackWindow
+			}
 			if prev, dup := seen[r.ID]; dup {
 				return nil, fmt.Errorf("rules/%s:%d: rule %q: duplicate id (also in %s): %w", name, r.Line, r.ID, prev, ErrInvalid)
 			}

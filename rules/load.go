@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -16,6 +17,7 @@ import (
 // severity, window and the example fields are secretgate's additions.
 type fileConfig struct {
 	Title      string          `toml:"title"`
+	MinVersion string          `toml:"minVersion"` // gitleaks' own version check; not ours
 	Extend     fileExtend      `toml:"extend"`
 	Rules      []fileRule      `toml:"rules"`
 	Allowlist  *fileAllowlist  `toml:"allowlist"`
@@ -114,7 +116,7 @@ func parse(name string, data []byte, depth int) (*Config, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return nil, &fileError{file: name, line: perr.Position.Line, err: errors.New(perr.Message)}
+			return nil, &fileError{file: name, line: perr.Position.Line, err: errors.New(quiet(perr.Message))}
 		}
 		return nil, &fileError{file: name, err: err}
 	}
@@ -202,6 +204,26 @@ func parse(name string, data []byte, depth int) (*Config, error) {
 	return cfg, nil
 }
 
+// compileRegex compiles a pattern. Its error says what is wrong but not
+// where in the text: patterns (allowlists especially) may hold literal
+// secrets, and errors end up in terminals and CI logs.
+func compileRegex(pattern string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(pattern)
+	var serr *syntax.Error
+	if errors.As(err, &serr) {
+		return nil, errors.New(string(serr.Code))
+	}
+	return re, err
+}
+
+var quoted = regexp.MustCompile(`"[^"]{3,}"|'[^']{3,}'`)
+
+// quiet removes quoted source text from a TOML parser message, for the
+// same reason.
+func quiet(msg string) string {
+	return quoted.ReplaceAllString(msg, `"…"`)
+}
+
 // mergeRule applies a child file's rule over a base rule of the same id, as
 // gitleaks does: set fields override, keywords, tags and allowlists add up.
 func mergeRule(base, child *Rule, fr *fileRule) *Rule {
@@ -271,15 +293,18 @@ func compileRule(fr *fileRule, file string, line int, idx lineIndex) (*Rule, err
 		}
 	}
 	if fr.Regex != "" {
-		if r.Regex, err = regexp.Compile(fr.Regex); err != nil {
+		if r.Regex, err = compileRegex(fr.Regex); err != nil {
 			return nil, fail("regex", fmt.Errorf("invalid regex: %w", err))
+		}
+		if r.Regex.MatchString("") {
+			return nil, fail("regex", errors.New("regex matches the empty string: every position would be a finding"))
 		}
 		if fr.SecretGroup < 0 || fr.SecretGroup > r.Regex.NumSubexp() {
 			return nil, fail("secretGroup", fmt.Errorf("secretGroup %d but the regex has %d groups", fr.SecretGroup, r.Regex.NumSubexp()))
 		}
 	}
 	if fr.Path != "" {
-		if r.Path, err = regexp.Compile(fr.Path); err != nil {
+		if r.Path, err = compileRegex(fr.Path); err != nil {
 			return nil, fail("path", fmt.Errorf("invalid path regex: %w", err))
 		}
 	}
@@ -332,17 +357,17 @@ func compileAllowlist(fa *fileAllowlist) (*Allowlist, error) {
 	default:
 		return nil, fmt.Errorf("allowlist regexTarget %q: want secret, match or line", fa.RegexTarget)
 	}
-	for _, p := range fa.Paths {
-		re, err := regexp.Compile(p)
+	for i, p := range fa.Paths {
+		re, err := compileRegex(p)
 		if err != nil {
-			return nil, fmt.Errorf("allowlist path %q: %w", p, err)
+			return nil, fmt.Errorf("allowlist paths[%d]: %w", i, err)
 		}
 		a.Paths = append(a.Paths, re)
 	}
-	for _, p := range fa.Regexes {
-		re, err := regexp.Compile(p)
+	for i, p := range fa.Regexes {
+		re, err := compileRegex(p)
 		if err != nil {
-			return nil, fmt.Errorf("allowlist regex %q: %w", p, err)
+			return nil, fmt.Errorf("allowlist regexes[%d]: %w", i, err)
 		}
 		a.Regexes = append(a.Regexes, re)
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -70,7 +71,10 @@ func TestLoadErrors(t *testing.T) {
 		file string
 		want string
 	}{
-		{"regex.toml", `testdata/bad/regex.toml:12: rule "broken-regex": invalid regex: error parsing regexp: missing closing ): ` + "`(abc`"},
+		{"regex.toml", `testdata/bad/regex.toml:12: rule "broken-regex": invalid regex: missing closing )`},
+		{"allowlist.toml", `testdata/bad/allowlist.toml:4: rule "a": allowlist regexes[1]: missing closing )`},
+		{"emptymatch.toml", `testdata/bad/emptymatch.toml:3: rule "a": regex matches the empty string: every position would be a finding`},
+		{"tomlsecret.toml", `testdata/bad/tomlsecret.toml:3: expected a top-level item to end with a newline, comment, or EOF, but got 'A' instead`},
 		{"dup.toml", `testdata/bad/dup.toml:5: rule "a": duplicate id (first defined on line 1)`},
 		{"unknown.toml", `testdata/bad/unknown.toml:7: unknown key "rules.regx"`},
 		{"severity.toml", `testdata/bad/severity.toml:4: rule "a": unknown severity "urgent" (want one of info, low, medium, high, critical)`},
@@ -87,6 +91,9 @@ func TestLoadErrors(t *testing.T) {
 			}
 			if err.Error() != tt.want {
 				t.Errorf("got  %s\nwant %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "QYLPM") {
+				t.Errorf("error echoes the planted secret: %s", err)
 			}
 			if tt.file != "missing.toml" && !errors.Is(err, ErrInvalid) {
 				t.Error("error does not wrap ErrInvalid")

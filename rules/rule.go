@@ -56,8 +56,9 @@ type Rule struct {
 	Tags        []string
 	Allowlists  []*Allowlist
 
-	// Window is how many bytes around a keyword hit the regex sees
-	// (0 = the engine's default). Multi-line secrets such as PEM blocks need more.
+	// Window is how many bytes around a keyword hit the regex sees. 0 means
+	// the whole fragment, as in gitleaks, so rules written for gitleaks
+	// behave the same; the default packs set PackWindow.
 	Window int
 
 	// Examples must each produce at least one finding of this rule;
@@ -71,6 +72,10 @@ type Rule struct {
 	File string
 	Line int
 }
+
+// PackWindow is the window of default-pack rules that do not set one: their
+// matches sit on the keyword's line, and a small window keeps them fast.
+const PackWindow = 256
 
 // Condition joins the checks of an allowlist.
 type Condition int

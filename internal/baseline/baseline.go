@@ -178,7 +178,8 @@ func (b *Baseline) add(entry string) error {
 // lower-cased and matched as a prefix.
 func parseGitleaks(entry string) (commit, file, rule string, line int, err error) {
 	malformed := func(why string) error {
-		return fmt.Errorf("%w %q: %s (want commit:file:rule-id:line, file:rule-id:line or a 64-hex-digit fingerprint)", ErrMalformed, entry, why)
+		// The entry itself is not echoed: a mistaken line may be a secret.
+		return fmt.Errorf("%w: %s (want commit:file:rule-id:line, file:rule-id:line or a 64-hex-digit fingerprint)", ErrMalformed, why)
 	}
 	rest, lineStr, ok := cutLast(entry, ":")
 	if !ok {
@@ -186,7 +187,7 @@ func parseGitleaks(entry string) (commit, file, rule string, line int, err error
 	}
 	line, err = strconv.Atoi(lineStr)
 	if err != nil || line < 0 {
-		return "", "", "", 0, malformed(fmt.Sprintf("line %q is not a number", lineStr))
+		return "", "", "", 0, malformed("the last field is not a line number")
 	}
 	rest, rule, ok = cutLast(rest, ":")
 	if !ok || rule == "" {

@@ -37,10 +37,6 @@ type Result struct {
 	Bytes    int  // bytes scanned
 }
 
-// DefaultWindow is how far around a keyword hit a rule's regex looks when the
-// rule does not say.
-const DefaultWindow = 256
-
 type rule struct {
 	*rules.Rule
 	window     int
@@ -79,10 +75,8 @@ func New(cfg *rules.Config, opts Options) (*Scanner, error) {
 	}
 	for _, r := range cfg.Rules {
 		cr := &rule{Rule: r, window: r.Window, allowlists: slices.Clone(r.Allowlists), order: len(s.rules)}
-		if cr.window == 0 {
-			cr.window = DefaultWindow
-		}
-		cr.generic = slices.Contains(r.Tags, "generic")
+		// gitleaks' catch-all has no tag to say so, only its id.
+		cr.generic = slices.Contains(r.Tags, "generic") || r.ID == "generic-api-key"
 		cr.at0, cr.at1, _ = anchoredRegexes(r.Regex, r.Keywords)
 		for _, a := range cfg.Allowlists {
 			if len(a.TargetRules) == 0 && onlyPaths(a) {
@@ -205,9 +199,12 @@ func (s *Scanner) Scan(f Fragment) Result {
 			if !s.pathAllows(sc, ri, f.Path) {
 				continue
 			}
-			w := span{max(0, end-kwLen-r.window), min(len(text), end+r.window)}
+			w := span{0, len(text)} // window 0: the whole fragment
+			if r.window > 0 {
+				w = span{max(0, end-kwLen-r.window), min(len(text), end+r.window)}
+			}
 			if r.at0 != nil { // anchored: keep each hit's start
-				w.start = end - kwLen
+				w = span{end - kwLen, w.end}
 			}
 			sp := sc.spans[ri]
 			if n := len(sp); n > 0 && r.at0 == nil && w.start <= sp[n-1].end {
@@ -319,7 +316,7 @@ func (s *Scanner) runAnchored(cands []candidate, r *rule, text []byte, hits []sp
 		}
 		// No need to seek a token boundary: an anchored match ends where it
 		// ends, and the bound only stops a runaway.
-		end := min(len(text), h.end+r.window+maxWiden)
+		end := min(len(text), h.end+maxWiden)
 		var m []int
 		base := h.start
 		if h.start == 0 {

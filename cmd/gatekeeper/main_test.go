@@ -202,6 +202,27 @@ func TestScanGitHistory(t *testing.T) {
 	if r := gatekeeper(t, "", "scan", "--range", "nope..HEAD", dir); r.code != 2 || !strings.Contains(r.stderr, "nope") {
 		t.Errorf("bad range: code %d, stderr %q", r.code, r.stderr)
 	}
+
+	// A folder inside the repository means the repository, as it does to git.
+	os.MkdirAll(filepath.Join(dir, "pkg"), 0o755)
+	if r := gatekeeper(t, "", "scan", "--format", "csv", filepath.Join(dir, "pkg")); r.code != 1 || !strings.Contains(r.stdout, "deploy.ini,2,") {
+		t.Errorf("subfolder: code %d\n%s", r.code, r.stdout)
+	}
+	// --range is a revision range, never an option for git.
+	victim := filepath.Join(t.TempDir(), "victim.txt")
+	os.WriteFile(victim, []byte("keep me"), 0o644)
+	if r := gatekeeper(t, "", "scan", "--range", "--output="+victim, dir); r.code != 2 {
+		t.Errorf("--range option: code %d", r.code)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Errorf("--range passed an option to git: victim now %q", b)
+	}
+	if r := gatekeeper(t, "", "scan", "--since", "garbage-date", dir); r.code != 2 || !strings.Contains(r.stderr, "no commit would be scanned") {
+		t.Errorf("--since garbage: code %d, stderr %q", r.code, r.stderr)
+	}
+	if r := gatekeeper(t, "", "scan", "--since", "2001-01-01", dir); r.code != 1 {
+		t.Errorf("--since 2001: code %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 func TestScanStaged(t *testing.T) {

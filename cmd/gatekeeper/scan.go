@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -71,9 +72,23 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if !slices.Contains(report.Formats, fl.format) {
 		return 0, fmt.Errorf("%w: --format %q: want one of %s", errUsage, fl.format, strings.Join(report.Formats, ", "))
 	}
+	if strings.HasPrefix(fl.rangeSpec, "-") {
+		return 0, fmt.Errorf("%w: --range %q: want a revision range such as main..HEAD", errUsage, fl.rangeSpec)
+	}
+	if fl.workers < 0 || fl.maxMB < 0 {
+		return 0, fmt.Errorf("%w: --workers and --max-target-megabytes cannot be negative", errUsage)
+	}
 	target := "."
 	if len(pos) == 1 {
 		target = pos[0]
+	}
+	// Inside a repository, history means the whole repository's, and its
+	// top is where its .secretgate.toml, .gitleaks.toml and .gitleaksignore live.
+	var repo string
+	if target != "-" && !fl.dir {
+		if root, ok := repoRoot(ctx, target); ok {
+			repo, target = root, root
+		}
 	}
 
 	cfg, cfgName, err := loadConfig(fl.configPath, target)
@@ -114,9 +129,9 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if res.Binary {
 			sum.Binary = 1
 		}
-	case fl.staged && !isGitRepo(ctx, target):
-		return 0, fmt.Errorf("%w: --staged needs the top of a git repository, and %s is not one", errUsage, target)
-	case !fl.dir && isGitRepo(ctx, target):
+	case fl.staged && repo == "":
+		return 0, fmt.Errorf("%w: --staged needs a git repository, and %s is not in one", errUsage, target)
+	case !fl.dir && repo != "":
 		mode = "git history"
 		if fl.since != "" || fl.rangeSpec != "" {
 			mode += " (" + strings.TrimSpace(fl.rangeSpec+" since "+fl.since) + ")"
@@ -124,7 +139,12 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if fl.staged {
 			mode = "staged changes"
 		}
-		opts := gitsrc.Options{Dir: target, Since: fl.since, Workers: fl.workers, Staged: fl.staged}
+		if fl.since != "" {
+			if err := checkSince(ctx, repo, fl.since); err != nil {
+				return 0, err
+			}
+		}
+		opts := gitsrc.Options{Dir: repo, Since: fl.since, Workers: fl.workers, Staged: fl.staged}
 		if fl.rangeSpec != "" {
 			opts.Revs = []string{fl.rangeSpec}
 		}
@@ -280,18 +300,36 @@ func sortFindings(fs []scan.Finding) {
 	})
 }
 
-// isGitRepo reports whether dir is the top of a work tree or a bare
-// repository. A plain folder inside some other repository is scanned as files.
-func isGitRepo(ctx context.Context, dir string) bool {
+// repoRoot returns the repository that dir is in: the top of its work tree,
+// or dir itself when it is a bare repository. A folder inside a repository
+// means that repository, as it does to git.
+func repoRoot(ctx context.Context, dir string) (string, bool) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return false
+		return "", false
 	}
-	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-bare-repository", "--show-cdup").Output()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-bare-repository", "--show-toplevel").Output()
 	if err != nil {
-		return false
+		return "", false
 	}
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	return lines[0] == "true" || len(lines) == 1 || lines[1] == ""
+	if lines[0] == "true" || len(lines) < 2 {
+		return dir, true
+	}
+	return lines[1], true
+}
+
+// checkSince rejects a date git cannot read: git takes it as "now" and the
+// scan would silently cover nothing.
+func checkSince(ctx context.Context, dir, since string) error {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--since="+since).Output()
+	if err != nil {
+		return fmt.Errorf("--since %q: %w", since, err)
+	}
+	age, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(string(out)), "--max-age="), 10, 64)
+	if err == nil && age > time.Now().Unix()-60 && !strings.EqualFold(strings.TrimSpace(since), "now") {
+		return fmt.Errorf("%w: --since %q: git reads that as now or later, so no commit would be scanned", errUsage, since)
+	}
+	return nil
 }
 
 func isTerminal(w io.Writer) bool {

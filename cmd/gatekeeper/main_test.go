@@ -203,6 +203,13 @@ func TestScanGitHistory(t *testing.T) {
 		t.Errorf("bad range: code %d, stderr %q", r.code, r.stderr)
 	}
 
+	// A bare clone is history too.
+	bare := filepath.Join(t.TempDir(), "bare.git")
+	git("clone", "-q", "--bare", dir, bare)
+	if r := gatekeeper(t, "", "scan", "--format", "csv", bare); r.code != 1 || !strings.Contains(r.stdout, "deploy.ini,2,") {
+		t.Errorf("bare: code %d\n%s", r.code, r.stdout)
+	}
+
 	// A folder inside the repository means the repository, as it does to git.
 	os.MkdirAll(filepath.Join(dir, "pkg"), 0o755)
 	if r := gatekeeper(t, "", "scan", "--format", "csv", filepath.Join(dir, "pkg")); r.code != 1 || !strings.Contains(r.stdout, "deploy.ini,2,") {

@@ -307,15 +307,22 @@ func repoRoot(ctx context.Context, dir string) (string, bool) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return "", false
 	}
-	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-bare-repository", "--show-toplevel").Output()
+	git := func(arg string) (string, error) {
+		out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", arg).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	bare, err := git("--is-bare-repository")
 	if err != nil {
 		return "", false
 	}
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if lines[0] == "true" || len(lines) < 2 {
+	if bare == "true" {
 		return dir, true
 	}
-	return lines[1], true
+	top, err := git("--show-toplevel")
+	if err != nil || top == "" {
+		return "", false // inside a .git directory, say
+	}
+	return top, true
 }
 
 // checkSince rejects a date git cannot read: git takes it as "now" and the

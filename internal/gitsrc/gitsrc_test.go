@@ -505,3 +505,39 @@ func TestScanStaged(t *testing.T) {
 		t.Errorf("empty repo: got %v", hits)
 	}
 }
+
+func TestScanCommitMessage(t *testing.T) {
+	r := newRepo(t)
+	r.write("a.txt", "SECRET in a file\n")
+	c := r.commit("rotate: old key was SECRET\n\nbody line")
+	r.write("b.txt", "clean\n")
+	r.commit("ordinary subject\n\nbut the body has SECRET too")
+	var got []string
+	_, err := Scan(context.Background(), Options{Dir: r.dir, Workers: 1}, &fakeScanner{}, func(f scan.Finding) {
+		got = append(got, fmt.Sprintf("%s|%s:%d|%s", f.Commit[:7], f.Path, f.Line, f.Message))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	short := c[:7]
+	want := []string{
+		short + "|" + MessagePath + ":1|" + withheld,
+		short + "|a.txt:1|" + withheld, // the subject is never shown: it holds the secret
+	}
+	// The second commit's body finding.
+	if len(got) != 3 || got[0] == "" {
+		t.Fatalf("got %v", got)
+	}
+	var mine []string
+	for _, g := range got {
+		if strings.HasPrefix(g, short) {
+			mine = append(mine, g)
+		} else if !strings.Contains(g, MessagePath+":3|"+withheld) {
+			t.Errorf("body finding: %s", g)
+		}
+	}
+	if !slices.Equal(mine, want) {
+		t.Errorf("got %v, want %v", mine, want)
+	}
+}

@@ -17,8 +17,15 @@ import (
 
 // headerFormat starts each commit in the `git log -z` stream: a token
 // beginning with \x01 and the commit id, then parents, author name, email,
-// strict ISO date and subject, each its own NUL-terminated token.
-const headerFormat = "%x01%H%x00%P%x00%an%x00%ae%x00%aI%x00%s"
+// strict ISO date and raw message, each its own NUL-terminated token.
+const headerFormat = "%x01%H%x00%P%x00%an%x00%ae%x00%aI%x00%B"
+
+// MessagePath is the file name given to findings in a commit message.
+const MessagePath = "(commit message)"
+
+// withheld replaces a commit subject that holds a secret wherever the
+// subject would be shown.
+const withheld = "(subject withheld: the commit message contains a secret)"
 
 const headerFields = 5 // tokens after the \x01 token
 
@@ -107,7 +114,8 @@ func (r *run) readLog(ctx context.Context, out io.Reader, catIn io.Writer, fetch
 				header[i] = string(f)
 			}
 			date, _ := time.Parse(time.RFC3339, header[3])
-			origin = scan.Origin{Commit: commit, Author: header[1], Email: header[2], Date: date, Message: header[4]}
+			origin = scan.Origin{Commit: commit, Author: header[1], Email: header[2], Date: date}
+			origin.Message = r.scanMessage(origin, header[4])
 			r.commits.Add(1)
 		case ':':
 			t, err := r.parseRaw(toks, tok, origin)
@@ -174,6 +182,25 @@ func (r *run) parseRaw(toks *tokens, meta []byte, origin scan.Origin) (*task, er
 	t.parentIDs = parents
 	t.newID = newOID
 	return t, nil
+}
+
+// scanMessage scans a commit's message, reports what it finds there, and
+// returns the subject to show with the commit's findings: the first line,
+// or a notice in its place when the message holds a secret.
+func (r *run) scanMessage(o scan.Origin, msg string) string {
+	subject, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	o.Path = MessagePath
+	res := r.scanner.Scan(scan.Fragment{Origin: o, Text: []byte(msg)})
+	if len(res.Findings) == 0 {
+		return subject
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range res.Findings {
+		f.Message = withheld
+		r.emit(f)
+	}
+	return withheld
 }
 
 // changeKey identifies a change: the path (rules and allowlists look at

@@ -256,3 +256,32 @@ func TestScanStaged(t *testing.T) {
 		t.Errorf("--staged --dir: code %d", r.code)
 	}
 }
+
+func TestScanSkippedIsNeverSilent(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root reads everything: use the size limit to force a skip instead.
+		dir := writeFiles(t, map[string]string{"big.txt": strings.Repeat("x", 2<<20), "a.txt": "ok\n"})
+		r := gatekeeper(t, "", "scan", "--dir", "--format", "json", "--max-target-megabytes", "1", dir)
+		if r.code != 0 || !strings.Contains(r.stderr, "not scanned: "+filepath.Join(dir, "big.txt")) || !strings.Contains(r.stderr, "1 file was not scanned") {
+			t.Errorf("code %d, stderr %q", r.code, r.stderr)
+		}
+		return
+	}
+	dir := writeFiles(t, map[string]string{"locked.txt": "x", "a.txt": "ok\n"})
+	os.Chmod(filepath.Join(dir, "locked.txt"), 0)
+	r := gatekeeper(t, "", "scan", "--dir", dir)
+	if !strings.Contains(r.stderr, "locked.txt: permission denied") || !strings.Contains(r.stderr, "1 file was not scanned") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
+func TestScanBaselineFromAnotherKey(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"deploy.ini": "aws_access_key_id = " + awsID + "\n"})
+	report := filepath.Join(t.TempDir(), "baseline.json")
+	gatekeeper(t, "", "scan", "--dir", "--format", "json", "--report", report, dir)
+	t.Setenv("SECRETGATE_FINGERPRINT_KEY", strings.Repeat("cd", 32))
+	r := gatekeeper(t, "", "scan", "--dir", "--baseline", report, dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "made with another SECRETGATE_FINGERPRINT_KEY") {
+		t.Errorf("code %d, stderr %q", r.code, r.stderr)
+	}
+}

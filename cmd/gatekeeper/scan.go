@@ -7,12 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -163,7 +165,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return 0, fmt.Errorf("%w: --range and --since need a git repository, and %s is scanned as files", errUsage, target)
 		}
 		mode = "files"
-		opts := files.Options{Root: target, MaxBytes: int64(fl.maxMB) << 20, Workers: fl.workers}
+		opts := files.Options{Root: target, MaxBytes: int64(fl.maxMB) << 20, Workers: fl.workers, Skip: skipReporter(stderr)}
 		if showProgress {
 			opts.Progress = func(st files.Stats) {
 				progressLine(stderr, fmt.Sprintf("%d files, %s", st.Files, mb(st.Bytes)), int(found.Load()), start)
@@ -180,7 +182,14 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	sum.Duration = time.Since(start)
 
+	if sum.Skipped > 0 {
+		// Never a silent pass: say that something went unscanned, whatever the format.
+		fmt.Fprintf(stderr, "gatekeeper: warning: %d %s not scanned (unreadable, over the size limit, or missing from the repository)\n", sum.Skipped, plural(sum.Skipped, "file was", "files were"))
+	}
 	findings, suppressed := known.Filter(findings)
+	if known.Len() > 0 && suppressed == 0 && len(findings) > 0 {
+		fmt.Fprintln(stderr, "gatekeeper: warning: no finding matched the baseline; fingerprints depend on the key, so a baseline made with another SECRETGATE_FINGERPRINT_KEY matches nothing")
+	}
 	sortFindings(findings)
 	sum.Findings = len(findings)
 
@@ -346,6 +355,42 @@ func isTerminal(w io.Writer) bool {
 
 func progressLine(w io.Writer, what string, found int, start time.Time) {
 	fmt.Fprintf(w, "\r\033[Kscanning: %s, %d findings, %s", what, found, time.Since(start).Round(time.Second))
+}
+
+// skipReporter names the first files that could not be scanned on w.
+func skipReporter(w io.Writer) func(string, error) {
+	const most = 20
+	var (
+		mu sync.Mutex
+		n  int
+	)
+	return func(path string, reason error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		switch {
+		case n <= most:
+			fmt.Fprintf(w, "\r\033[Kgatekeeper: not scanned: %s: %v\n", path, unwrapPath(reason))
+		case n == most+1:
+			fmt.Fprintln(w, "gatekeeper: not scanned: more files (counted in the summary)")
+		}
+	}
+}
+
+// unwrapPath drops the path an *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

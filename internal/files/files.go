@@ -3,6 +3,7 @@ package files
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -27,6 +28,10 @@ type Options struct {
 	Workers  int   // default: number of CPUs
 	// Progress, if set, is called about five times a second and once at the end.
 	Progress func(Stats)
+	// Skip, if set, is told about every file or directory that was not
+	// scanned (unreadable, too large) with the reason, so nothing is missed
+	// in silence. It may be called from several goroutines at once.
+	Skip func(path string, reason error)
 }
 
 // Stats count what a walk saw.
@@ -34,6 +39,8 @@ type Stats struct {
 	Files, Binary, Skipped int
 	Bytes                  int64
 }
+
+var errTooLarge = errors.New("larger than the size limit")
 
 // skipDirs are never descended into: version control metadata.
 var skipDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
@@ -52,6 +59,11 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 		return Stats{}, fmt.Errorf("scanning %s: %w", opts.Root, err)
 	}
 
+	skip := func(path string, reason error) {
+		if opts.Skip != nil {
+			opts.Skip(path, reason)
+		}
+	}
 	var (
 		files, binary, skipped atomic.Int64
 		bytes                  atomic.Int64
@@ -76,6 +88,7 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 				data, err := os.ReadFile(p)
 				if err != nil {
 					skipped.Add(1) // vanished or unreadable mid-walk
+					skip(p, err)
 					continue
 				}
 				rel := relPath(opts.Root, p, info.IsDir())
@@ -87,6 +100,7 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 					binary.Add(1)
 				case res.TooLarge:
 					skipped.Add(1)
+					skip(p, errTooLarge)
 				}
 				if len(res.Findings) > 0 {
 					mu.Lock()
@@ -105,6 +119,7 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 				return err
 			}
 			skipped.Add(1) // unreadable directory: counted, not fatal
+			skip(p, err)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -122,6 +137,7 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 		if opts.MaxBytes > 0 {
 			if fi, err := d.Info(); err == nil && fi.Size() > opts.MaxBytes {
 				skipped.Add(1)
+				skip(p, errTooLarge)
 				return nil
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -46,8 +47,15 @@ func TestScan(t *testing.T) {
 	os.Symlink(filepath.Join(root, "a.txt"), filepath.Join(root, "link.txt"))
 
 	var paths []string
+	var skipped []string
+	var mu sync.Mutex
 	f := &finder{}
-	st, err := Scan(context.Background(), Options{Root: root, MaxBytes: 1024, Workers: 3}, f, func(fd scan.Finding) {
+	skip := func(p string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		skipped = append(skipped, filepath.Base(p)+": "+err.Error())
+	}
+	st, err := Scan(context.Background(), Options{Root: root, MaxBytes: 1024, Workers: 3, Skip: skip}, f, func(fd scan.Finding) {
 		paths = append(paths, fd.Path)
 	})
 	if err != nil {
@@ -60,6 +68,9 @@ func TestScan(t *testing.T) {
 	want := Stats{Files: 4, Binary: 1, Skipped: 1, Bytes: 6 + 7 + 6}
 	if st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
+	}
+	if !slices.Equal(skipped, []string{"big.log: larger than the size limit"}) {
+		t.Errorf("skips reported: %v", skipped)
 	}
 
 	// A single file as root is scanned under its own name.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,12 +28,20 @@ func fingerprintKey() ([]byte, error) {
 	if path == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
-			return nil, fmt.Errorf("fingerprint key: %w (set SECRETGATE_FINGERPRINT_KEY)", err)
+			// No home to keep a key in (a bare CI container): scan anyway
+			// with a key for this run only.
+			fmt.Fprintln(warnings, "gatekeeper: warning: no config directory for a fingerprint key; fingerprints of this run will not match other runs (set SECRETGATE_FINGERPRINT_KEY)")
+			k := make([]byte, 32)
+			rand.Read(k)
+			return k, nil
 		}
 		path = filepath.Join(dir, "secretgate", "fingerprint.key")
 	}
 	return readOrCreateKey(path)
 }
+
+// warnings is where start-up warnings go (stderr; tests may swap it).
+var warnings io.Writer = os.Stderr
 
 func readOrCreateKey(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)

@@ -218,8 +218,13 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if fl.format != "text" || fl.reportPath != "" {
 		// Machine output went elsewhere: a one-line account for people.
 		fmt.Fprintf(stderr, "gatekeeper: %s: %d findings (%d suppressed by baseline) in %s using %s\n", mode, len(findings), suppressed, sum.Duration.Round(time.Millisecond), cfgName)
-	} else if suppressed > 0 {
-		fmt.Fprintf(stderr, "gatekeeper: %d known findings suppressed by baseline\n", suppressed)
+	} else {
+		if cfgName != builtinRules {
+			fmt.Fprintf(stderr, "gatekeeper: rules from %s\n", cfgName)
+		}
+		if suppressed > 0 {
+			fmt.Fprintf(stderr, "gatekeeper: %d known findings suppressed by baseline\n", suppressed)
+		}
 	}
 	if len(findings) > 0 {
 		return exitFindings, nil
@@ -266,8 +271,10 @@ func loadConfig(flagPath, target string) (*rules.Config, string, error) {
 		return cfg, p, err
 	}
 	cfg, err := rules.Default()
-	return cfg, "built-in rules", err
+	return cfg, builtinRules, err
 }
+
+const builtinRules = "built-in rules"
 
 func loadBaselines(fl scanFlags, target string) (*baseline.Baseline, error) {
 	var bs []*baseline.Baseline

@@ -26,11 +26,11 @@ func WriteCSV(w io.Writer, findings []scan.Finding) error {
 	for _, f := range findings {
 		r := toRecord(f)
 		row := []string{
-			r.RuleID, r.Description, r.Severity, r.File,
+			r.RuleID, cell(r.Description), r.Severity, cell(r.File),
 			strconv.Itoa(r.Line), strconv.Itoa(r.Column),
 			strconv.Itoa(r.EndLine), strconv.Itoa(r.EndColumn),
-			r.Commit, r.Author, r.Email, r.Date, r.Message,
-			r.Redacted, r.Fingerprint,
+			r.Commit, cell(r.Author), cell(r.Email), r.Date, cell(r.Message),
+			cell(r.Redacted), r.Fingerprint,
 			strconv.FormatFloat(r.Entropy, 'f', -1, 64),
 			strings.Join(r.Tags, ";"),
 		}
@@ -40,4 +40,15 @@ func WriteCSV(w io.Writer, findings []scan.Finding) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// cell defuses text that a spreadsheet would run as a formula. File names,
+// authors and messages come from whoever made the commit, so a report
+// opened in a spreadsheet must not execute them: such a cell gets a leading
+// apostrophe, the usual guard.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

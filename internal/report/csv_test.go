@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/secretgate/secretgate/internal/scan"
 )
 
 // TestCSVRoundTrip reads the CSV back and checks every cell against the
@@ -76,5 +78,23 @@ func TestCSVEmptyHasHeader(t *testing.T) {
 	}
 	if got, want := buf.String(), strings.Join(csvHeader, ",")+"\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestCSVFormulaCells(t *testing.T) {
+	f := scan.Finding{RuleID: "x", Origin: scan.Origin{Path: "=HYPERLINK(\"http://evil\")", Author: "@me", Message: "+1 ok"}, Redacted: "-----BEGIN********", Line: 1}
+	var b strings.Builder
+	if err := WriteCSV(&b, []scan.Finding{f}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rows[1]
+	for col, want := range map[int]string{3: `'=HYPERLINK("http://evil")`, 9: "'@me", 12: "'+1 ok", 13: "'-----BEGIN********"} {
+		if got[col] != want {
+			t.Errorf("column %s = %q, want %q", csvHeader[col], got[col], want)
+		}
 	}
 }

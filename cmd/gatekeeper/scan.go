@@ -110,78 +110,10 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 0, err
 	}
 
-	var (
-		findings []scan.Finding
-		found    atomic.Int64 // read by the progress goroutine
-	)
-	emit := func(f scan.Finding) { findings = append(findings, f); found.Add(1) }
-	showProgress := fl.progress || !fl.noProgress && isTerminal(stderr)
-	start := time.Now()
-	var sum report.Summary
-	mode := "stdin"
-	switch {
-	case target == "-":
-		data, err := io.ReadAll(stdin)
-		if err != nil {
-			return 0, fmt.Errorf("reading stdin: %w", err)
-		}
-		res := s.Scan(scan.Fragment{Text: data})
-		findings = res.Findings
-		sum = report.Summary{Files: 1, Bytes: int64(res.Bytes)}
-		if res.Binary {
-			sum.Binary = 1
-		}
-	case fl.staged && repo == "":
-		return 0, fmt.Errorf("%w: --staged needs a git repository, and %s is not in one", errUsage, target)
-	case !fl.dir && repo != "":
-		mode = "git history"
-		if fl.since != "" || fl.rangeSpec != "" {
-			mode += " (" + strings.TrimSpace(fl.rangeSpec+" since "+fl.since) + ")"
-		}
-		if fl.staged {
-			mode = "staged changes"
-		}
-		if fl.since != "" {
-			if err := checkSince(ctx, repo, fl.since); err != nil {
-				return 0, err
-			}
-		}
-		opts := gitsrc.Options{Dir: repo, Since: fl.since, Workers: fl.workers, Staged: fl.staged}
-		if fl.rangeSpec != "" {
-			opts.Revs = []string{fl.rangeSpec}
-		}
-		if showProgress {
-			opts.Progress = func(st gitsrc.Stats) {
-				progressLine(stderr, fmt.Sprintf("%d commits, %d files, %s", st.Commits, st.Blobs, mb(st.Bytes)), int(found.Load()), start)
-			}
-		}
-		st, err := gitsrc.Scan(ctx, opts, s, emit)
-		if err != nil {
-			return 0, err
-		}
-		sum = report.Summary{Commits: st.Commits, Files: st.Blobs, Bytes: st.Bytes, Binary: st.Binary, Skipped: st.Skipped}
-	default:
-		if fl.rangeSpec != "" || fl.since != "" {
-			return 0, fmt.Errorf("%w: --range and --since need a git repository, and %s is scanned as files", errUsage, target)
-		}
-		mode = "files"
-		opts := files.Options{Root: target, MaxBytes: int64(fl.maxMB) << 20, Workers: fl.workers, Skip: skipReporter(stderr)}
-		if showProgress {
-			opts.Progress = func(st files.Stats) {
-				progressLine(stderr, fmt.Sprintf("%d files, %s", st.Files, mb(st.Bytes)), int(found.Load()), start)
-			}
-		}
-		st, err := files.Scan(ctx, opts, s, emit)
-		if err != nil {
-			return 0, err
-		}
-		sum = report.Summary{Files: st.Files, Bytes: st.Bytes, Binary: st.Binary, Skipped: st.Skipped}
+	findings, sum, mode, err := collect(ctx, fl, target, repo, s, stdin, stderr)
+	if err != nil {
+		return 0, err
 	}
-	if showProgress {
-		fmt.Fprint(stderr, "\r\033[K")
-	}
-	sum.Duration = time.Since(start)
-
 	if sum.Skipped > 0 {
 		// Never a silent pass: say that something went unscanned, whatever the format.
 		fmt.Fprintf(stderr, "gatekeeper: warning: %d %s not scanned (unreadable, over the size limit, or missing from the repository)\n", sum.Skipped, plural(sum.Skipped, "file was", "files were"))
@@ -193,27 +125,8 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	sortFindings(findings)
 	sum.Findings = len(findings)
 
-	out := stdout
-	if fl.reportPath != "" {
-		f, err := os.Create(fl.reportPath)
-		if err != nil {
-			return 0, fmt.Errorf("writing report: %w", err)
-		}
-		defer f.Close()
-		out = f
-	}
-	if fl.format == "text" {
-		err = report.WriteText(out, findings, sum, report.TextOptions{Color: fl.reportPath == "" && isTerminal(stdout)})
-	} else {
-		err = report.Write(out, fl.format, findings, sum)
-	}
-	if err != nil {
+	if err := writeReport(fl, findings, sum, stdout); err != nil {
 		return 0, fmt.Errorf("writing report: %w", err)
-	}
-	if fl.reportPath != "" {
-		if err := out.(*os.File).Close(); err != nil {
-			return 0, fmt.Errorf("writing report: %w", err)
-		}
 	}
 	if fl.format != "text" || fl.reportPath != "" {
 		// Machine output went elsewhere: a one-line account for people.
@@ -230,6 +143,99 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitFindings, nil
 	}
 	return exitClean, nil
+}
+
+// collect runs the scan the flags and target call for: stdin, git history
+// (or the staged changes), or files.
+func collect(ctx context.Context, fl scanFlags, target, repo string, s *scan.Scanner, stdin io.Reader, stderr io.Writer) (findings []scan.Finding, sum report.Summary, mode string, err error) {
+	var found atomic.Int64 // read by the progress goroutine
+	emit := func(f scan.Finding) { findings = append(findings, f); found.Add(1) }
+	showProgress := fl.progress || !fl.noProgress && isTerminal(stderr)
+	start := time.Now()
+	mode = "stdin"
+	switch {
+	case target == "-":
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, sum, mode, fmt.Errorf("reading stdin: %w", err)
+		}
+		res := s.Scan(scan.Fragment{Text: data})
+		findings = res.Findings
+		sum = report.Summary{Files: 1, Bytes: int64(res.Bytes)}
+		if res.Binary {
+			sum.Binary = 1
+		}
+	case fl.staged && repo == "":
+		return nil, sum, mode, fmt.Errorf("%w: --staged needs a git repository, and %s is not in one", errUsage, target)
+	case !fl.dir && repo != "":
+		mode = "git history"
+		if fl.since != "" || fl.rangeSpec != "" {
+			mode += " (" + strings.TrimSpace(fl.rangeSpec+" since "+fl.since) + ")"
+		}
+		if fl.staged {
+			mode = "staged changes"
+		}
+		if fl.since != "" {
+			if err := checkSince(ctx, repo, fl.since); err != nil {
+				return nil, sum, mode, err
+			}
+		}
+		opts := gitsrc.Options{Dir: repo, Since: fl.since, Workers: fl.workers, Staged: fl.staged}
+		if fl.rangeSpec != "" {
+			opts.Revs = []string{fl.rangeSpec}
+		}
+		if showProgress {
+			opts.Progress = func(st gitsrc.Stats) {
+				progressLine(stderr, fmt.Sprintf("%d commits, %d files, %s", st.Commits, st.Blobs, mb(st.Bytes)), int(found.Load()), start)
+			}
+		}
+		st, err := gitsrc.Scan(ctx, opts, s, emit)
+		if err != nil {
+			return nil, sum, mode, err
+		}
+		sum = report.Summary{Commits: st.Commits, Files: st.Blobs, Bytes: st.Bytes, Binary: st.Binary, Skipped: st.Skipped}
+	default:
+		if fl.rangeSpec != "" || fl.since != "" {
+			return nil, sum, mode, fmt.Errorf("%w: --range and --since need a git repository, and %s is scanned as files", errUsage, target)
+		}
+		mode = "files"
+		opts := files.Options{Root: target, MaxBytes: int64(fl.maxMB) << 20, Workers: fl.workers, Skip: skipReporter(stderr)}
+		if showProgress {
+			opts.Progress = func(st files.Stats) {
+				progressLine(stderr, fmt.Sprintf("%d files, %s", st.Files, mb(st.Bytes)), int(found.Load()), start)
+			}
+		}
+		st, err := files.Scan(ctx, opts, s, emit)
+		if err != nil {
+			return nil, sum, mode, err
+		}
+		sum = report.Summary{Files: st.Files, Bytes: st.Bytes, Binary: st.Binary, Skipped: st.Skipped}
+	}
+	if showProgress {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	sum.Duration = time.Since(start)
+
+	return findings, sum, mode, nil
+}
+
+// writeReport writes the findings in the chosen format to stdout or --report.
+func writeReport(fl scanFlags, findings []scan.Finding, sum report.Summary, stdout io.Writer) error {
+	if fl.reportPath == "" {
+		if fl.format == "text" {
+			return report.WriteText(stdout, findings, sum, report.TextOptions{Color: isTerminal(stdout)})
+		}
+		return report.Write(stdout, fl.format, findings, sum)
+	}
+	f, err := os.Create(fl.reportPath)
+	if err != nil {
+		return err
+	}
+	if err := report.Write(f, fl.format, findings, sum); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // parseInterspersed lets flags come before or after the PATH argument.

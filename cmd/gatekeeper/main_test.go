@@ -147,6 +147,18 @@ func TestScanGitleaksConfigDiscovered(t *testing.T) {
 	}
 }
 
+// gitIn returns a function that runs git in dir with a fixed identity.
+func gitIn(t *testing.T, dir string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
 func gitRepo(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
@@ -157,14 +169,7 @@ func gitRepo(t *testing.T) string {
 
 func TestScanGitHistory(t *testing.T) {
 	dir := gitRepo(t)
-	git := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := gitIn(t, dir)
 	git("init", "-q", "-b", "main")
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello\n"), 0o644)
 	git("add", ".")
@@ -234,14 +239,7 @@ func TestScanGitHistory(t *testing.T) {
 
 func TestScanStaged(t *testing.T) {
 	dir := gitRepo(t)
-	git := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git := gitIn(t, dir)
 	git("init", "-q")
 	os.WriteFile(filepath.Join(dir, "ci.env"), []byte("GITHUB_TOKEN="+ghToken+"\n"), 0o644)
 	if r := gatekeeper(t, "", "scan", "--staged", dir); r.code != 0 {

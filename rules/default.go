@@ -2,6 +2,7 @@ package rules
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sync"
@@ -19,23 +20,33 @@ func loadDefault() (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Parse the packs in parallel: a pre-receive hook loads them on every
+	// push, and decoding plus compiling is most of its start-up.
+	parsed := make([]*Config, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			data, err := packs.ReadFile(name)
+			if err == nil {
+				parsed[i], err = Parse("rules/"+name, data)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	cfg := &Config{Title: "secretgate default rules"}
 	seen := make(map[string]string)
-	for _, name := range names {
-		data, err := packs.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		c, err := Parse("rules/"+name, data)
-		if err != nil {
-			return nil, err
-		}
+	for i, c := range parsed {
 		for _, r := range c.Rules {
 			if r.Window == 0 {
 				r.Window = PackWindow
 			}
 			if prev, dup := seen[r.ID]; dup {
-				return nil, fmt.Errorf("rules/%s:%d: rule %q: duplicate id (also in %s): %w", name, r.Line, r.ID, prev, ErrInvalid)
+				return nil, fmt.Errorf("rules/%s:%d: rule %q: duplicate id (also in %s): %w", names[i], r.Line, r.ID, prev, ErrInvalid)
 			}
 			seen[r.ID] = r.File
 		}

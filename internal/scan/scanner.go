@@ -43,8 +43,18 @@ type rule struct {
 	allowlists []*rules.Allowlist // the rule's own, then the global ones aimed at it
 	generic    bool               // loses to a specific rule on the same text
 	order      int                // definition order: breaks ties between rules
-	// at0/at1 are set for keyword-anchored rules (see anchor.go).
+	// at0/at1 are set for keyword-anchored rules (see anchor.go). They are
+	// worked out on the rule's first keyword hit: a gate that scans a
+	// one-commit push should not pay for rules that never come up.
+	prepare  sync.Once
 	at0, at1 *regexp.Regexp
+}
+
+// anchored reports whether the rule runs anchored at its keyword hits,
+// preparing it on first use.
+func (r *rule) anchored() bool {
+	r.prepare.Do(func() { r.at0, r.at1, _ = anchoredRegexes(r.Regex, r.Keywords) })
+	return r.at0 != nil
 }
 
 // Scanner is compiled once from a rule set and is safe for concurrent use.
@@ -77,7 +87,6 @@ func New(cfg *rules.Config, opts Options) (*Scanner, error) {
 		cr := &rule{Rule: r, window: r.Window, allowlists: slices.Clone(r.Allowlists), order: len(s.rules)}
 		// gitleaks' catch-all has no tag to say so, only its id.
 		cr.generic = slices.Contains(r.Tags, "generic") || r.ID == "generic-api-key"
-		cr.at0, cr.at1, _ = anchoredRegexes(r.Regex, r.Keywords)
 		for _, a := range cfg.Allowlists {
 			if len(a.TargetRules) == 0 && onlyPaths(a) {
 				continue // handled by skipPaths
@@ -203,11 +212,12 @@ func (s *Scanner) Scan(f Fragment) Result {
 			if r.window > 0 {
 				w = span{max(0, end-kwLen-r.window), min(len(text), end+r.window)}
 			}
-			if r.at0 != nil { // anchored: keep each hit's start
+			anchored := r.anchored()
+			if anchored { // keep each hit's start
 				w = span{end - kwLen, w.end}
 			}
 			sp := sc.spans[ri]
-			if n := len(sp); n > 0 && r.at0 == nil && w.start <= sp[n-1].end {
+			if n := len(sp); n > 0 && !anchored && w.start <= sp[n-1].end {
 				sp[n-1].end = max(sp[n-1].end, w.end)
 				continue
 			}
@@ -273,7 +283,7 @@ func (s *Scanner) runRule(cands []candidate, r *rule, text []byte, spans []span)
 	if r.Regex == nil { // path-only rule: the file itself is the finding
 		return append(cands, candidate{rule: r, start: 0, end: 0})
 	}
-	if r.at0 != nil {
+	if r.anchored() {
 		return s.runAnchored(cands, r, text, spans)
 	}
 	for i := 0; i < len(spans); i++ {

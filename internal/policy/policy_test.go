@@ -1,0 +1,80 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secretgate.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoad(t *testing.T) {
+	p := write(t, `# server policy
+[bypass]
+users = ["dana", "sec-bot"]
+
+[store]
+path = "db/gate.db"
+
+[alerts]
+sns_topic = "arn:aws:sns:eu-west-1:123456789012:secret-alerts"
+
+[budget]
+timeout = "2500ms"
+on_timeout = "closed"
+on_error = "open"
+`)
+	got, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(p)
+	if got.StorePath != filepath.Join(dir, "db/gate.db") || got.KeyFile != filepath.Join(dir, "fingerprint.key") {
+		t.Errorf("paths: %q %q", got.StorePath, got.KeyFile)
+	}
+	if got.SNSRegion != "eu-west-1" || got.Timeout != 2500*time.Millisecond || got.OnTimeout != FailClosed || got.OnError != FailOpen {
+		t.Errorf("got %+v", got)
+	}
+	if !got.MayBypass("dana") || got.MayBypass("mallory") || got.MayBypass("") {
+		t.Error("MayBypass wrong")
+	}
+	if len(got.Rules.Rules) < 100 {
+		t.Errorf("%d rules: want the built-in packs", len(got.Rules.Rules))
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	p, err := Default("/srv/git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Timeout != 4*time.Second || p.OnTimeout != FailOpen || p.OnError != FailClosed || !p.MayBypass("anyone") || p.SNSTopic != "" {
+		t.Errorf("defaults: %+v", p)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{"[budget]\ntimeout = \"soon\"\n", `:2: budget.timeout: want a duration`},
+		{"[budget]\non_timeout = \"maybe\"\n", `:2: budget.on_timeout: want "open" or "closed", got "maybe"`},
+		{"[alerts]\n\nsns_topic = \"secret-alerts\"\n", `:3: alerts.sns_topic: want a topic ARN`},
+		{"[budget]\ntimout = \"4s\"\n", `:2: unknown setting "budget.timout"`},
+		{"[store\n", `:2: expected`},
+		{"[rules]\nfile = \"missing.toml\"\n", `rules.file: reading rules: open`},
+	}
+	for _, tt := range tests {
+		_, err := Load(write(t, tt.body))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "secretgate.toml") {
+			t.Errorf("%q: err = %v, want it to name the file and contain %q", tt.body, err, tt.want)
+		}
+	}
+}

@@ -15,7 +15,9 @@ const (
 
 // RefUpdate is one line of a push: the ref moved from Old to New.
 type RefUpdate struct {
-	Old, New, Ref string
+	Old string `json:"old"`
+	New string `json:"new"`
+	Ref string `json:"ref"`
 }
 
 // Push is one push as the gate saw it.
@@ -55,7 +57,7 @@ type Alert struct {
 	Subject    string            // under 100 characters (SNS email subject limit)
 	Message    string            // JSON document
 	Attributes map[string]string // SNS message attributes: severity, repository
-	Attempts   int
-	LastError  string
+	Attempts   int               // failed sends so far
+	LastError  string            // why the last send failed
 	CreatedAt  time.Time
 }

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/secretgate/secretgate/internal/scan"
+)
+
+// RecordPush writes a push, its findings, a bypass per finding fingerprint
+// when the push was bypassed, and its alerts, in one transaction: either all
+// of it is stored or none of it is. It returns the new push's id; the
+// alerts are stored with that push id whatever their PushID says.
+func (s *Store) RecordPush(ctx context.Context, p Push, findings []scan.Finding, alerts []Alert) (int64, error) {
+	updates, err := json.Marshal(nonNil(p.Updates))
+	if err != nil {
+		return 0, fmt.Errorf("store: record push: %w", err)
+	}
+	unscanned, err := json.Marshal(nonNil(p.Unscanned))
+	if err != nil {
+		return 0, fmt.Errorf("store: record push: %w", err)
+	}
+	at := p.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var id int64
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO pushes
+			(repo, pusher, source, at, updates, verdict, reason, commits, duration_ms, unscanned)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Repo, p.Pusher, p.Source, millis(at), string(updates), string(p.Verdict), p.Reason,
+			p.Commits, p.Duration.Milliseconds(), string(unscanned))
+		if err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		if err := insertFindings(ctx, tx, id, findings); err != nil {
+			return err
+		}
+		if p.Verdict == VerdictBypassed {
+			if err := insertBypasses(ctx, tx, id, p, at, findings); err != nil {
+				return err
+			}
+		}
+		if s.beforeAlerts != nil {
+			if err := s.beforeAlerts(ctx); err != nil {
+				return err
+			}
+		}
+		return insertAlerts(ctx, tx, id, at, alerts)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record push to %s: %w", p.Repo, err)
+	}
+	return id, nil
+}
+
+func insertFindings(ctx context.Context, tx *sql.Tx, pushID int64, findings []scan.Finding) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO findings
+		(push_id, rule_id, severity, commit_id, path, line, col, redacted, fingerprint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("finding: %w", err)
+	}
+	defer stmt.Close()
+	for _, f := range findings {
+		if _, err := stmt.ExecContext(ctx, pushID, f.RuleID, f.Severity.String(), f.Commit, f.Path,
+			f.Line, f.Column, f.Redacted, f.Fingerprint); err != nil {
+			return fmt.Errorf("finding %s in %s: %w", f.RuleID, f.Path, err)
+		}
+	}
+	return nil
+}
+
+// insertBypasses records that the pusher accepted each fingerprint in the
+// repository; a fingerprint bypassed before keeps its first record.
+func insertBypasses(ctx context.Context, tx *sql.Tx, pushID int64, p Push, at time.Time, findings []scan.Finding) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO bypasses (repo, fingerprint, push_id, pusher, reason, at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, fingerprint) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("bypass: %w", err)
+	}
+	defer stmt.Close()
+	for _, f := range findings {
+		if f.Fingerprint == "" {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, p.Repo, f.Fingerprint, pushID, p.Pusher, p.Reason, millis(at)); err != nil {
+			return fmt.Errorf("bypass: %w", err)
+		}
+	}
+	return nil
+}
+
+func insertAlerts(ctx context.Context, tx *sql.Tx, pushID int64, at time.Time, alerts []Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO outbox
+		(push_id, kind, subject, message, attributes, created_at, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("alert: %w", err)
+	}
+	defer stmt.Close()
+	for _, a := range alerts {
+		attrs, err := json.Marshal(nonNilMap(a.Attributes))
+		if err != nil {
+			return fmt.Errorf("alert %q: %w", a.Kind, err)
+		}
+		created := a.CreatedAt
+		if created.IsZero() {
+			created = at
+		}
+		if _, err := stmt.ExecContext(ctx, pushID, a.Kind, a.Subject, a.Message, string(attrs),
+			millis(created), millis(created)); err != nil {
+			return fmt.Errorf("alert %q: %w", a.Kind, err)
+		}
+	}
+	return nil
+}
+
+// Bypassed says which of the fingerprints were already accepted by a bypass
+// in the repository. Fingerprints not bypassed are absent from the map.
+func (s *Store) Bypassed(ctx context.Context, repo string, fingerprints []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	const chunk = 500 // well under SQLite's limit on bound parameters
+	for start := 0; start < len(fingerprints); start += chunk {
+		part := fingerprints[start:min(start+chunk, len(fingerprints))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, repo)
+		for _, fp := range part {
+			args = append(args, fp)
+		}
+		q := `SELECT fingerprint FROM bypasses WHERE repo = ? AND fingerprint IN (?` +
+			strings.Repeat(", ?", len(part)-1) + `)`
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: bypasses in %s: %w", repo, err)
+		}
+		for rows.Next() {
+			var fp string
+			if err := rows.Scan(&fp); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: bypasses in %s: %w", repo, err)
+			}
+			out[fp] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: bypasses in %s: %w", repo, err)
+		}
+	}
+	return out, nil
+}
+
+// Pushes lists recorded pushes, newest first; limit <= 0 lists them all.
+// Times come back in UTC, to the millisecond.
+func (s *Store) Pushes(ctx context.Context, limit int) ([]Push, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, repo, pusher, source, at, updates, verdict, reason,
+		commits, duration_ms, unscanned FROM pushes ORDER BY at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: pushes: %w", err)
+	}
+	defer rows.Close()
+	var out []Push
+	for rows.Next() {
+		var (
+			p                  Push
+			at, durationMS     int64
+			updates, unscanned string
+			verdict            string
+		)
+		if err := rows.Scan(&p.ID, &p.Repo, &p.Pusher, &p.Source, &at, &updates, &verdict, &p.Reason,
+			&p.Commits, &durationMS, &unscanned); err != nil {
+			return nil, fmt.Errorf("store: pushes: %w", err)
+		}
+		p.At = fromMillis(at)
+		p.Verdict = Verdict(verdict)
+		p.Duration = time.Duration(durationMS) * time.Millisecond
+		if err := json.Unmarshal([]byte(updates), &p.Updates); err != nil {
+			return nil, fmt.Errorf("store: push %d: updates: %w", p.ID, err)
+		}
+		if err := json.Unmarshal([]byte(unscanned), &p.Unscanned); err != nil {
+			return nil, fmt.Errorf("store: push %d: unscanned: %w", p.ID, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pushes: %w", err)
+	}
+	return out, nil
+}
+
+// Findings lists a push's findings in the order they were recorded.
+func (s *Store) Findings(ctx context.Context, pushID int64) ([]Finding, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT push_id, rule_id, severity, commit_id, path, line, col,
+		redacted, fingerprint FROM findings WHERE push_id = ? ORDER BY id`, pushID)
+	if err != nil {
+		return nil, fmt.Errorf("store: findings of push %d: %w", pushID, err)
+	}
+	defer rows.Close()
+	var out []Finding
+	for rows.Next() {
+		var f Finding
+		if err := rows.Scan(&f.PushID, &f.RuleID, &f.Severity, &f.Commit, &f.Path, &f.Line, &f.Column,
+			&f.Redacted, &f.Fingerprint); err != nil {
+			return nil, fmt.Errorf("store: findings of push %d: %w", pushID, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: findings of push %d: %w", pushID, err)
+	}
+	return out, nil
+}
+
+func nonNil(u []RefUpdate) []RefUpdate {
+	if u == nil {
+		return []RefUpdate{}
+	}
+	return u
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

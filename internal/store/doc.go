@@ -19,4 +19,17 @@
 //	(*Store).Pushes(ctx, limit int) ([]Push, error)   // newest first, for `gatekeeper pushes` and tests
 //	(*Store).Findings(ctx, pushID int64) ([]Finding, error)
 //	(*Store).PendingAlerts(ctx) (int, error)
+//
+// Added by the implementation:
+//
+//	(*Store).Path() string                     // absolute path of the file
+//	SchemaVersion() int                        // newest schema this build knows
+//	ErrNoAlert                                 // AlertDelivered/AlertFailed on an id that is not an undelivered alert
+//
+// Schema: numbered files in migrations/ (embedded), applied in order in one
+// transaction and recorded in schema_migrations; a database newer than the
+// build is refused. Times are stored as Unix milliseconds and read back in
+// UTC. Every write is a BEGIN IMMEDIATE transaction (the DSN sets
+// _txlock=immediate) so concurrent hook processes queue on the busy
+// timeout instead of failing on a lock upgrade.
 package store

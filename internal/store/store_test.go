@@ -570,3 +570,34 @@ func TestConcurrentClaims(t *testing.T) {
 		t.Errorf("PendingAlerts = %d, want 0", n)
 	}
 }
+
+// TestConcurrentFirstOpen opens a new file from many "processes" at once,
+// as concurrent first pushes would: all succeed and migrate once.
+func TestConcurrentFirstOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gate.db")
+	var wg sync.WaitGroup
+	stores := make([]*Store, 8)
+	for i := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(context.Background(), path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			stores[i] = s
+		}()
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			defer s.Close()
+		}
+	}
+	if stores[0] != nil {
+		if n := count(t, stores[0], "schema_migrations"); n != SchemaVersion() {
+			t.Errorf("schema_migrations has %d rows, want %d", n, SchemaVersion())
+		}
+	}
+}

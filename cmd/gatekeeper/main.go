@@ -37,6 +37,11 @@ Usage:
   gatekeeper rules list [--config FILE]
   gatekeeper rules validate FILE...
   gatekeeper rules test [--config FILE]
+  gatekeeper hook install --repo PATH.git | --hooks-dir DIR | --dot-d DIR [--config FILE]
+  gatekeeper hook pre-receive [--config FILE]   (run by git on the server)
+  gatekeeper hook pre-commit | pre-push          (run by git on a developer's machine)
+  gatekeeper alerts deliver [--config FILE] [--watch]
+  gatekeeper pushes [--config FILE] [-n N]      the gate's record of recent pushes
   gatekeeper version
 
 Exit codes: 0 clean, 1 secrets found, 2 usage, configuration or scan error.
@@ -75,6 +80,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = runScan(ctx, args[1:], stdin, stdout, stderr)
 	case "rules":
 		code, err = runRules(args[1:], stdout, stderr)
+	case "hook":
+		code, err = runHook(ctx, args[1:], stdin, stdout, stderr)
+	case "alerts":
+		code, err = runAlerts(ctx, args[1:], stdout, stderr)
+	case "pushes":
+		code, err = runPushes(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatekeeper", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretgate/secretgate/internal/alert/snstest"
+	"github.com/secretgate/secretgate/internal/hook"
+	"github.com/secretgate/secretgate/internal/store"
+)
+
+// gitServer is a bare repository with the pre-receive hook installed, a
+// policy that alerts to a local SNS endpoint, and a clone to push from.
+type gitServer struct {
+	t                   *testing.T
+	bare, policy, clone string
+	sns                 *snstest.Server
+	env                 []string
+}
+
+func newGitServer(t *testing.T, objectFormat string) *gitServer {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := t.TempDir()
+	s := &gitServer{t: t, bare: filepath.Join(dir, "shop.git"), clone: filepath.Join(dir, "work"), sns: snstest.NewServer(t)}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.env = append(os.Environ(),
+		"GATEKEEPER_TEST_MAIN=1",
+		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION="+snstest.Region,
+		"GIT_CONFIG_NOSYSTEM=1", "HOME="+dir,
+	)
+	s.git(dir, "init", "-q", "--bare", "--object-format="+objectFormat, s.bare)
+	s.policy = filepath.Join(dir, "secretgate.toml")
+	os.WriteFile(s.policy, []byte(fmt.Sprintf(`[alerts]
+sns_topic = %q
+sns_endpoint = %q
+
+[budget]
+timeout = "60s"
+`, s.sns.Topic(), s.sns.URL)), 0o644)
+	if _, err := hook.Install(hook.InstallOptions{Repo: s.bare, Binary: self, Policy: s.policy}); err != nil {
+		t.Fatal(err)
+	}
+	s.git(dir, "clone", "-q", s.bare, s.clone)
+	s.git(s.clone, "checkout", "-q", "-b", "main")
+	return s
+}
+
+func (s *gitServer) run(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", append([]string{"-c", "user.name=Dana Dev", "-c", "user.email=dana@example.com"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = s.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (s *gitServer) git(dir string, args ...string) string {
+	s.t.Helper()
+	out, err := s.run(dir, args...)
+	if err != nil {
+		s.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// commit writes files in the clone and commits them.
+func (s *gitServer) commit(msg string, files map[string]string) string {
+	s.t.Helper()
+	for name, body := range files {
+		p := filepath.Join(s.clone, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if body == "" {
+			os.Remove(p)
+			continue
+		}
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	s.git(s.clone, "add", "-A")
+	s.git(s.clone, "commit", "-q", "--allow-empty", "-m", msg)
+	return s.git(s.clone, "rev-parse", "HEAD")
+}
+
+// push returns the pusher's output and whether the server accepted.
+func (s *gitServer) push(args ...string) (string, bool) {
+	s.t.Helper()
+	out, err := s.run(s.clone, append([]string{"push"}, args...)...)
+	s.checkNoSecret("push output", out)
+	return out, err == nil
+}
+
+func (s *gitServer) checkNoSecret(where, text string) {
+	s.t.Helper()
+	for _, secret := range planted {
+		if strings.Contains(text, secret) {
+			s.t.Fatalf("%s holds a planted secret:\n%s", where, text)
+		}
+	}
+}
+
+func (s *gitServer) store() *store.Store {
+	st, err := store.Open(context.Background(), filepath.Join(filepath.Dir(s.policy), "secretgate.db"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// waitAlerts waits for the detached delivery process to publish n alerts.
+func (s *gitServer) waitAlerts(n int) []snstest.Publish {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := s.sns.Published()
+		if len(got) >= n || time.Now().After(deadline) {
+			if len(got) != n {
+				s.t.Fatalf("%d alerts published, want %d", len(got), n)
+			}
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestPreReceive(t *testing.T) {
+	s := newGitServer(t, "sha1")
+	awsFile := "[default]\naws_access_key_id = " + awsID + "\n"
+
+	// 1. A clean push goes in.
+	s.commit("initial", map[string]string{"app.py": "print('shop')\n"})
+	if out, ok := s.push("-q", "origin", "main"); !ok || strings.Contains(out, "secretgate") {
+		t.Fatalf("clean push refused:\n%s", out)
+	}
+
+	// 2. A secret is refused, with what to do about it.
+	c := s.commit("deploy settings", map[string]string{"deploy.ini": awsFile})
+	out, ok := s.push("origin", "main")
+	if ok {
+		t.Fatalf("secret accepted:\n%s", out)
+	}
+	for _, want := range []string{
+		"secretgate: push rejected: 1 secret found in the commits you pushed.",
+		c[:8] + "  deploy.ini:2  AWS long-term access key ID",
+		"           AKIA********",
+		"git commit --amend", "ROTATE the secret", "secretgate:allow",
+		"git push -o secretgate.bypass=false_positive|used_in_tests|will_fix_later",
+		"pre-receive hook declined",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rejection lacks %q:\n%s", want, out)
+		}
+	}
+
+	// 3. Added and removed within the push: still refused.
+	s.commit("oops, remove it", map[string]string{"deploy.ini": ""})
+	if out, ok := s.push("origin", "main"); ok || !strings.Contains(out, c[:8]+"  deploy.ini:2") {
+		t.Errorf("add-then-remove accepted or not named:\n%s", out)
+	}
+
+	// 4. A bad reason is no bypass.
+	if out, ok := s.push("-o", "secretgate.bypass=because", "origin", "main"); ok || !strings.Contains(out, `Bypass refused: bypass reason "because" is not one of`) {
+		t.Errorf("bad bypass reason:\n%s", out)
+	}
+
+	// 5. A bypass with a reason goes in, is recorded and alerted.
+	out, ok = s.push("-o", "secretgate.bypass=used_in_tests", "origin", "main")
+	if !ok || !strings.Contains(out, "1 secret accepted by bypass (used_in_tests)") {
+		t.Fatalf("bypass refused:\n%s", out)
+	}
+	// Each refusal alerted the security team too; the bypass is the fourth.
+	alerts := s.waitAlerts(4)
+	if a := alertWith(alerts, `"verdict":"bypassed"`); a.TopicArn != s.sns.Topic() || !strings.Contains(a.Subject, "shop.git") ||
+		a.Attributes["severity"].StringValue != "critical" || a.Attributes["repository"].StringValue != "shop.git" ||
+		!strings.Contains(a.Message, `"verdict":"bypassed"`) || !strings.Contains(a.Message, "AKIA********") {
+		t.Errorf("bypass alert: %+v", a)
+	}
+
+	// 6. The same secret, bypassed once, does not block again: here on a new
+	// branch that copies it to another file.
+	s.git(s.clone, "checkout", "-q", "-b", "copy")
+	s.commit("copy the test key", map[string]string{"tests/fixture.ini": awsFile})
+	if out, ok := s.push("origin", "copy"); !ok || !strings.Contains(out, "already accepted by an earlier bypass") {
+		t.Errorf("known secret refused:\n%s", out)
+	}
+
+	// 7. A branch made of history already in the repository scans nothing.
+	s.git(s.clone, "branch", "-f", "old", c)
+	if out, ok := s.push("origin", "old"); !ok || strings.Contains(out, "rejected") {
+		t.Errorf("branch from history refused:\n%s", out)
+	}
+
+	// 8. Deleting a branch is fine.
+	if out, ok := s.push("origin", ":old"); !ok {
+		t.Errorf("delete refused:\n%s", out)
+	}
+
+	// 9. A secret only in a merge commit's resolution is refused.
+	s.git(s.clone, "checkout", "-q", "main")
+	s.git(s.clone, "checkout", "-q", "-b", "feature")
+	s.commit("feature", map[string]string{"feature.py": "x = 1\n"})
+	s.git(s.clone, "checkout", "-q", "main")
+	s.commit("main work", map[string]string{"app.py": "print('shop v2')\n"})
+	s.run(s.clone, "merge", "-q", "--no-commit", "feature")
+	os.WriteFile(filepath.Join(s.clone, "ci.env"), []byte("GITHUB_TOKEN="+ghToken+"\n"), 0o644)
+	s.git(s.clone, "add", "ci.env")
+	s.git(s.clone, "commit", "-q", "-m", "Merge feature")
+	merge := s.git(s.clone, "rev-parse", "HEAD")
+	if out, ok := s.push("origin", "main"); ok || !strings.Contains(out, merge[:8]+"  ci.env:1") {
+		t.Errorf("merge-only secret:\n%s", out)
+	}
+	s.git(s.clone, "reset", "-q", "--hard", "HEAD~1")
+
+	// 10. A tag is scanned: an annotated tag on a commit no branch has.
+	s.git(s.clone, "checkout", "-q", "--detach")
+	tagged := s.commit("release notes", map[string]string{"release.env": "GITHUB_TOKEN=" + ghToken + "\n"})
+	s.git(s.clone, "tag", "-a", "-m", "v1", "v1.0.0", tagged)
+	if out, ok := s.push("origin", "v1.0.0"); ok || !strings.Contains(out, tagged[:8]+"  release.env:1") {
+		t.Errorf("tag with a secret:\n%s", out)
+	}
+	s.git(s.clone, "checkout", "-q", "main")
+
+	// The record: every decision, no secret anywhere.
+	st := s.store()
+	pushes, err := st.Pushes(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verdicts []string
+	for i := len(pushes) - 1; i >= 0; i-- {
+		verdicts = append(verdicts, string(pushes[i].Verdict))
+	}
+	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected"
+	if got := strings.Join(verdicts, " "); got != want {
+		t.Errorf("recorded verdicts:\n got %s\nwant %s", got, want)
+	}
+	if p := pushes[len(pushes)-5]; p.Pusher == "" || p.Reason != "used_in_tests" || p.Repo != "shop.git" {
+		t.Errorf("bypass record: %+v", p)
+	}
+	s.waitAlerts(6) // the bypass, and one for each of the five refusals
+	for _, name := range []string{"secretgate.db", "secretgate.db-wal", "alerts.log"} {
+		b, _ := os.ReadFile(filepath.Join(filepath.Dir(s.policy), name))
+		s.checkNoSecret(name, string(b))
+	}
+	for _, a := range s.sns.Published() {
+		s.checkNoSecret("alert", a.Subject+a.Message)
+	}
+}
+
+func alertWith(alerts []snstest.Publish, text string) snstest.Publish {
+	for _, a := range alerts {
+		if strings.Contains(a.Message, text) {
+			return a
+		}
+	}
+	return snstest.Publish{}
+}

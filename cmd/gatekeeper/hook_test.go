@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +55,28 @@ timeout = "60s"
 	}
 	s.git(dir, "clone", "-q", s.bare, s.clone)
 	s.git(s.clone, "checkout", "-q", "-b", "main")
+	// Before the folder goes: let the detached delivery process finish.
+	t.Cleanup(s.waitDelivered)
 	return s
+}
+
+// waitDelivered waits until no alert is pending and delivery has exited.
+func (s *gitServer) waitDelivered() {
+	db := filepath.Join(filepath.Dir(s.policy), "secretgate.db")
+	if _, err := os.Stat(db); err != nil {
+		return
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		return
+	}
+	defer st.Close()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if n, err := st.PendingAlerts(context.Background()); err == nil && n == 0 {
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the process closes its store and exits
 }
 
 func (s *gitServer) run(dir string, args ...string) (string, error) {
@@ -264,4 +286,142 @@ func alertWith(alerts []snstest.Publish, text string) snstest.Publish {
 		}
 	}
 	return snstest.Publish{}
+}
+
+func TestPreReceiveConcurrentPushes(t *testing.T) {
+	s := newGitServer(t, "sha1")
+	s.commit("initial", map[string]string{"a.txt": "a\n"})
+	if out, ok := s.push("-q", "origin", "main"); !ok {
+		t.Fatal(out)
+	}
+	// Two clones push at the same moment: one clean, one with a secret.
+	clones := []string{filepath.Join(t.TempDir(), "one"), filepath.Join(t.TempDir(), "two")}
+	for i, c := range clones {
+		s.git(filepath.Dir(c), "clone", "-q", s.bare, c)
+		body := "clean\n"
+		if i == 1 {
+			body = "aws_access_key_id = " + awsID + "\n"
+		}
+		os.WriteFile(filepath.Join(c, "f.txt"), []byte(body), 0o644)
+		s.git(c, "add", ".")
+		s.git(c, "commit", "-qm", "change")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, c := range clones {
+		wg.Go(func() { _, errs[i] = s.run(c, "push", "-q", "origin", fmt.Sprintf("HEAD:refs/heads/b%d", i)) })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] == nil {
+		t.Errorf("clean push: %v; push with a secret: %v (want accepted, rejected)", errs[0], errs[1])
+	}
+	pushes, err := s.store().Pushes(context.Background(), 0)
+	if err != nil || len(pushes) != 3 {
+		t.Fatalf("%d pushes recorded (%v), want 3", len(pushes), err)
+	}
+}
+
+// git 2.39 cannot push between SHA-256 repositories, so this drives the
+// hook as git would: GIT_DIR set, the new commit in the object store but on
+// no ref, and the update on stdin.
+func TestPreReceiveSHA256(t *testing.T) {
+	repo := gitRepo(t)
+	git := gitIn(t, repo)
+	git("init", "-q", "--object-format=sha256", "-b", "main")
+	os.WriteFile(filepath.Join(repo, "a.txt"), []byte("a\n"), 0o644)
+	git("add", ".")
+	git("commit", "-qm", "initial")
+	os.WriteFile(filepath.Join(repo, "ci.env"), []byte("GITHUB_TOKEN="+ghToken+"\n"), 0o644)
+	git("add", ".")
+	out := func(args ...string) string {
+		b, err := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	old := out("rev-parse", "HEAD")
+	c := out("commit-tree", out("write-tree"), "-p", old, "-m", "token")
+	if len(c) != 64 {
+		t.Fatalf("commit id %q: not a SHA-256 repository", c)
+	}
+	pol := filepath.Join(t.TempDir(), "secretgate.toml")
+	os.WriteFile(pol, []byte("[budget]\ntimeout = \"60s\"\n"), 0o644)
+	t.Setenv("GIT_DIR", filepath.Join(repo, ".git"))
+	r := gatekeeper(t, old+" "+c+" refs/heads/main\n", "hook", "pre-receive", "--config", pol)
+	if r.code != 1 || !strings.Contains(r.stderr, c[:8]+"  ci.env:1") {
+		t.Errorf("code %d:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestPreReceiveBudget(t *testing.T) {
+	for _, tt := range []struct {
+		mode    string
+		ok      bool
+		verdict store.Verdict
+		says    string
+	}{
+		{"open", true, store.VerdictFailedOpen, "accepted by policy. It is recorded for a later scan"},
+		{"closed", false, store.VerdictFailedClosed, "this server refuses pushes it cannot scan"},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			s := newGitServer(t, "sha1")
+			// A budget no scan can meet.
+			pol, _ := os.ReadFile(s.policy)
+			pol = []byte(strings.Replace(string(pol), `timeout = "60s"`, `timeout = "1ns"`+"\non_timeout = \""+tt.mode+"\"", 1))
+			os.WriteFile(s.policy, pol, 0o644)
+			s.commit("token", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghToken + "\n"})
+			out, ok := s.push("origin", "main")
+			if ok != tt.ok || !strings.Contains(out, "not finished within 1ns") || !strings.Contains(out, tt.says) {
+				t.Errorf("accepted=%v:\n%s", ok, out)
+			}
+			p, _ := s.store().Pushes(context.Background(), 1)
+			if len(p) != 1 || p[0].Verdict != tt.verdict || len(p[0].Unscanned) != 1 {
+				t.Errorf("recorded %+v", p)
+			}
+			if tt.ok { // let through unscanned: the security team hears of it
+				if a := s.waitAlerts(1); !strings.Contains(a[0].Message, `"verdict":"failed_open"`) {
+					t.Errorf("alert: %+v", a[0])
+				}
+			}
+		})
+	}
+}
+
+func TestPreReceiveGitLab(t *testing.T) {
+	s := newGitServer(t, "sha1")
+	s.env = append(s.env, "GL_ID=user-7", "GL_USERNAME=dana", "GL_PROJECT_PATH=shop/api")
+	s.commit("token", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghToken + "\n"})
+	out, ok := s.push("origin", "main")
+	if ok || !strings.Contains(out, "remote: GL-HOOK-ERR: secretgate: push rejected") {
+		t.Errorf("GitLab message:\n%s", out)
+	}
+	p, _ := s.store().Pushes(context.Background(), 1)
+	if len(p) != 1 || p[0].Pusher != "dana" || p[0].Repo != "shop/api" {
+		t.Errorf("recorded %+v", p)
+	}
+}
+
+func TestClientHooks(t *testing.T) {
+	s := newGitServer(t, "sha1")
+	s.commit("initial", map[string]string{"a.txt": "a\n"})
+	s.push("-q", "origin", "main")
+	self, _ := os.Executable()
+	for _, h := range []string{"pre-commit", "pre-push"} {
+		os.WriteFile(filepath.Join(s.clone, ".git", "hooks", h), []byte("#!/bin/sh\nexec '"+self+"' hook "+h+"\n"), 0o755)
+	}
+	os.WriteFile(filepath.Join(s.clone, "ci.env"), []byte("GITHUB_TOKEN="+ghToken+"\n"), 0o644)
+	s.git(s.clone, "add", "ci.env")
+	out, err := s.run(s.clone, "commit", "-m", "token")
+	s.checkNoSecret("pre-commit output", out)
+	if err == nil || !strings.Contains(out, "secretgate: commit refused: 1 secret found in the staged changes.") || !strings.Contains(out, "git commit --no-verify") {
+		t.Errorf("pre-commit:\n%s", out)
+	}
+	// Committed past the pre-commit hook, the pre-push hook still stops it.
+	s.git(s.clone, "commit", "-q", "--no-verify", "-m", "token")
+	out, err = s.run(s.clone, "push", "origin", "main")
+	s.checkNoSecret("pre-push output", out)
+	if err == nil || !strings.Contains(out, "secretgate: push stopped: 1 secret found in the commits you are pushing.") {
+		t.Errorf("pre-push:\n%s", out)
+	}
 }

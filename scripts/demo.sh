@@ -7,9 +7,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/secretgate-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SECRETGATE_FINGERPRINT_KEY_FILE="$work/fingerprint.key"
 
-repo="$work/shop"
-git init -q -b main "$repo"
-cd "$repo"
 g() { git -c user.name="Dana Dev" -c user.email=dana@example.com "$@"; }
 
 # Fake secrets, made here so no real-looking key sits in this script.
@@ -17,6 +14,43 @@ aws_id="AKIA$(printf 'QYLPMN5HZ3WBXK7T')"
 gh_tok="ghp_$(printf 'R8mQz2Lx7Vb4Nc9Kp1Ws6Ty3Hd5Fj0Ga8Uex')"
 db_pw="h7Rk2pQ9zLm4"
 
+banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# ---------------------------------------------------------------- the gate
+server="$work/server/shop.git"
+banner "A git server: bare repository $server with the secretgate pre-receive hook"
+git init -q --bare "$server"
+"$gk" hook install --repo "$server"
+
+clone="$work/laptop/shop"
+git clone -q "$server" "$clone" 2>/dev/null
+cd "$clone"
+git checkout -q -b main
+printf 'import os\n\ndef main():\n    print("shop")\n' > app.py
+g add . && g commit -qm "Initial shop"
+banner "git push (clean)"
+git push -q origin main && echo "accepted"
+
+printf '[default]\naws_access_key_id = %s\nregion = eu-west-1\n' "$aws_id" > deploy.ini
+g add . && g commit -qm "Deploy settings"
+banner "git push (a commit with an AWS key): the server refuses it"
+if git push origin main; then echo "demo: the secret got through" >&2; exit 1; fi
+
+banner "git push -o secretgate.bypass=used_in_tests: accepted, recorded, alerted"
+git push -o secretgate.bypass=used_in_tests origin main
+
+banner "gatekeeper pushes: the server's record"
+"$gk" pushes --git-dir "$server"
+
+banner "The alerts (no SNS topic configured, so they go to $server/alerts.log)"
+for _ in $(seq 50); do [ -s "$server/alerts.log" ] && [ "$(wc -l < "$server/alerts.log")" -ge 2 ] && break; sleep 0.1; done
+cat "$server/alerts.log"
+
+# ---------------------------------------------------------- history scans
+banner "gatekeeper scan: a repository whose history hides secrets"
+repo="$work/shop"
+git init -q -b main "$repo"
+cd "$repo"
 printf 'import os\n\ndef main():\n    print("shop")\n' > app.py
 printf '# Shop\n\nConfigure AWS with your key, e.g. AKIAIOSFODNN7EXAMPLE.\n' > README.md
 g add . && g commit -qm "Initial shop"
@@ -49,7 +83,9 @@ echo
 echo "== the working tree only (--dir): the removed AWS key is gone from the files, not from history"
 "$gk" scan --no-progress --dir . || true
 
-# No planted secret may appear in anything gatekeeper printed.
-if "$gk" scan --no-progress --format json . 2>&1 | grep -qE "$aws_id|$gh_tok|$db_pw"; then
+# No planted secret may appear in anything gatekeeper printed or kept.
+if "$gk" scan --no-progress --format json . 2>&1 | grep -qE "$aws_id|$gh_tok|$db_pw" ||
+   grep -qaE "$aws_id|$gh_tok|$db_pw" "$server"/secretgate.db* "$server/alerts.log"; then
   echo "demo: a secret leaked into the output" >&2; exit 1
 fi
+banner "No planted secret appears in any output, the database or the alerts."

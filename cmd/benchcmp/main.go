@@ -1,7 +1,8 @@
 // Command benchcmp generates a benchmark corpus (a directory and a git
 // history) and times `gatekeeper scan` on both, against `git log -p --all`
 // on the same history and, when gitleaks is on PATH, against gitleaks on the
-// same inputs. `make bench` runs it.
+// same inputs; then times the pre-receive hook on a one-commit push and a
+// large one. `make bench` runs it.
 package main
 
 import (
@@ -26,6 +27,7 @@ func main() {
 	flag.IntVar(&cfg.Commits, "commits", 300, "commits on the history's main branch")
 	flag.IntVar(&cfg.Runs, "runs", 3, "timed runs of gatekeeper and git, after one warm-up; the fastest is reported")
 	flag.IntVar(&cfg.GitleaksRuns, "gitleaks-runs", 1, "timed runs of gitleaks (no warm-up); the fastest is reported")
+	hookCommits := flag.Int("hook-commits", 1000, "commits in the large push of the hook benchmark (0: no hook benchmark)")
 	flag.Parse()
 	cfg.DirBytes, cfg.HistoryBytes = dirMB<<20, histMB<<20
 	cfg.Log = os.Stderr
@@ -38,4 +40,14 @@ func main() {
 		os.Exit(2)
 	}
 	bench.Print(os.Stdout, res)
+	if *hookCommits <= 0 {
+		return
+	}
+	hook, err := bench.Hook(ctx, bench.HookConfig{Gatekeeper: cfg.Gatekeeper, WorkDir: cfg.WorkDir, Seed: cfg.Seed, Commits: *hookCommits, Log: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchcmp: hook:", err)
+		os.Exit(2)
+	}
+	fmt.Println()
+	bench.PrintHook(os.Stdout, hook)
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -100,21 +101,41 @@ func preReceive(ctx context.Context, args []string, stdin io.Reader, stderr io.W
 		}
 		return refuse(what, err)
 	}
-	key, err := readOrCreateKey(pol.KeyFile)
-	if err != nil {
-		return failOnError("no fingerprint key", err)
-	}
-	s, err := scan.New(pol.Rules, scan.Options{FingerprintKey: key})
-	if err != nil {
-		return failOnError("the rules cannot be compiled", err)
-	}
-	st, err := store.Open(ctx, pol.StorePath)
-	if err != nil {
-		return failOnError("the gate's record cannot be opened", err)
-	}
-	defer st.Close()
+	// Start-up work in parallel: compiling the rules is CPU, opening the
+	// store and reading git's input mostly wait. A one-commit push should
+	// cost little more than the slowest of them.
+	var (
+		s       *scan.Scanner
+		scanErr error
+		st      *store.Store
+		stErr   error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() {
+		cfg, err := pol.LoadRules()
+		if err != nil {
+			scanErr = fmt.Errorf("the rules cannot be loaded: %w", err)
+			return
+		}
+		key, err := readOrCreateKey(pol.KeyFile)
+		if err != nil {
+			scanErr = fmt.Errorf("no fingerprint key: %w", err)
+			return
+		}
+		s, scanErr = scan.New(cfg, scan.Options{FingerprintKey: key})
+	})
+	wg.Go(func() { st, stErr = store.Open(ctx, pol.StorePath) })
 	updates, err := hook.ReadUpdates(stdin)
-	if err != nil {
+	wg.Wait()
+	if st != nil {
+		defer st.Close()
+	}
+	switch {
+	case scanErr != nil:
+		return failOnError("the gate cannot start", scanErr)
+	case stErr != nil:
+		return failOnError("the gate's record cannot be opened", stErr)
+	case err != nil:
 		return failOnError("unreadable input from git", err)
 	}
 

@@ -252,6 +252,12 @@ func TestPreReceive(t *testing.T) {
 	}
 	s.git(s.clone, "checkout", "-q", "main")
 
+	// 11. A tag of a tree adds no commit: nothing to scan, nothing refused.
+	s.git(s.clone, "tag", "tree-tag", "HEAD^{tree}")
+	if out, ok := s.push("origin", "tree-tag"); !ok {
+		t.Errorf("tag of a tree refused:\n%s", out)
+	}
+
 	// The record: every decision, no secret anywhere.
 	st := s.store()
 	pushes, err := st.Pushes(context.Background(), 0)
@@ -262,7 +268,7 @@ func TestPreReceive(t *testing.T) {
 	for i := len(pushes) - 1; i >= 0; i-- {
 		verdicts = append(verdicts, string(pushes[i].Verdict))
 	}
-	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected"
+	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected accepted"
 	if got := strings.Join(verdicts, " "); got != want {
 		t.Errorf("recorded verdicts:\n got %s\nwant %s", got, want)
 	}

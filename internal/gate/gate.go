@@ -116,19 +116,40 @@ func (g *Gate) Check(ctx context.Context, p Push) Result {
 }
 
 func (g *Gate) decide(ctx context.Context, p Push) Result {
-	revs, err := newTips(ctx, p)
-	if err != nil {
-		return Result{Err: err}
+	var revs []string
+	for _, u := range p.Updates {
+		if !isZero(u.New) && !slices.Contains(revs, u.New) {
+			revs = append(revs, u.New)
+		}
 	}
 	if len(revs) == 0 { // deletions only, or an empty push
 		return Result{Verdict: store.VerdictAccepted}
 	}
 	var findings []scan.Finding
-	st, err := gitsrc.Scan(ctx, gitsrc.Options{
-		Dir:  p.Dir,
-		Env:  p.Env,
-		Revs: append(revs, "--not", "--all"),
-	}, g.Scanner, func(f scan.Finding) { findings = append(findings, f) })
+	scanRevs := func(revs []string) (gitsrc.Stats, error) {
+		findings = findings[:0]
+		return gitsrc.Scan(ctx, gitsrc.Options{
+			Dir:  p.Dir,
+			Env:  p.Env,
+			Revs: append(revs, "--not", "--all"),
+		}, g.Scanner, func(f scan.Finding) { findings = append(findings, f) })
+	}
+	// git log takes commits and (annotated) tags of commits as they are;
+	// only a push with, say, a tag of a tree needs its targets sorted out,
+	// which costs a process the common case does without.
+	st, err := scanRevs(revs)
+	if err != nil && ctx.Err() == nil {
+		tips, terr := newTips(ctx, p)
+		if terr != nil {
+			return Result{Err: terr}
+		}
+		if len(tips) == 0 {
+			return Result{Verdict: store.VerdictAccepted}
+		}
+		if len(tips) != len(revs) {
+			st, err = scanRevs(tips)
+		}
+	}
 	if err != nil {
 		return Result{Err: err, Commits: st.Commits}
 	}

@@ -41,9 +41,8 @@ const (
 
 // Policy is a loaded secretgate.toml.
 type Policy struct {
-	File      string        // where it was read from ("" for defaults)
-	Rules     *rules.Config // the built-in packs, or the rule file's
-	RulesFile string
+	File      string // where it was read from ("" for defaults)
+	RulesFile string // a rule file; "" means the built-in packs (see LoadRules)
 	// BypassUsers may bypass with a reason; "*" is anyone. Every bypass is
 	// recorded and alerted whoever makes it.
 	BypassUsers []string
@@ -86,12 +85,7 @@ type file struct {
 
 // Default is the policy with nothing configured, keeping its files in dir.
 func Default(dir string) (*Policy, error) {
-	cfg, err := rules.Default()
-	if err != nil {
-		return nil, err
-	}
 	return &Policy{
-		Rules:       cfg,
 		BypassUsers: []string{"*"},
 		StorePath:   filepath.Join(dir, "secretgate.db"),
 		KeyFile:     filepath.Join(dir, "fingerprint.key"),
@@ -139,9 +133,6 @@ func Load(path string) (*Policy, error) {
 
 	if f.Rules.File != "" {
 		p.RulesFile = abs(f.Rules.File)
-		if p.Rules, err = rules.Load(p.RulesFile); err != nil {
-			return nil, fmt.Errorf("%s: rules.file: %w", path, err)
-		}
 	}
 	if f.Bypass.Users != nil {
 		p.BypassUsers = *f.Bypass.Users
@@ -186,6 +177,20 @@ func Load(path string) (*Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// LoadRules loads the rules the policy names: its rule file, or the
+// built-in packs. It is separate from Load so that a hook can compile rules
+// while it does its other start-up work.
+func (p *Policy) LoadRules() (*rules.Config, error) {
+	if p.RulesFile == "" {
+		return rules.Default()
+	}
+	cfg, err := rules.Load(p.RulesFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: rules.file: %w", p.File, err)
+	}
+	return cfg, nil
 }
 
 // MayBypass reports whether pusher may bypass the gate.

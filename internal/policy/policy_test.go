@@ -47,8 +47,19 @@ on_error = "open"
 	if !got.MayBypass("dana") || got.MayBypass("mallory") || got.MayBypass("") {
 		t.Error("MayBypass wrong")
 	}
-	if len(got.Rules.Rules) < 100 {
-		t.Errorf("%d rules: want the built-in packs", len(got.Rules.Rules))
+	cfg, err := got.LoadRules()
+	if err != nil || len(cfg.Rules) < 100 {
+		t.Errorf("LoadRules: %v, want the built-in packs", err)
+	}
+}
+
+func TestRulesFile(t *testing.T) {
+	p, err := Load(write(t, "[rules]\nfile = \"missing.toml\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.LoadRules(); err == nil || !strings.Contains(err.Error(), "secretgate.toml: rules.file: reading rules: open") {
+		t.Errorf("LoadRules: %v", err)
 	}
 }
 
@@ -69,7 +80,6 @@ func TestLoadErrors(t *testing.T) {
 		{"[alerts]\n\nsns_topic = \"secret-alerts\"\n", `:3: alerts.sns_topic: want a topic ARN`},
 		{"[budget]\ntimout = \"4s\"\n", `:2: unknown setting "budget.timout"`},
 		{"[store\n", `:2: expected`},
-		{"[rules]\nfile = \"missing.toml\"\n", `rules.file: reading rules: open`},
 	}
 	for _, tt := range tests {
 		_, err := Load(write(t, tt.body))

@@ -50,6 +50,11 @@ func Hook(ctx context.Context, cfg HookConfig) (*HookResult, error) {
 	if cfg.Runs <= 0 {
 		cfg.Runs = 21
 	}
+	bin, err := filepath.Abs(cfg.Gatekeeper) // the hook runs in the repository
+	if err != nil {
+		return nil, err
+	}
+	cfg.Gatekeeper = bin
 	work := cfg.WorkDir
 	if work == "" {
 		d, err := os.MkdirTemp("", "secretgate-hookbench-")
@@ -81,6 +86,19 @@ func Hook(ctx context.Context, cfg HookConfig) (*HookResult, error) {
 	tip, err := gitOut(ctx, bare, "rev-parse", "refs/heads/main")
 	if err != nil {
 		return nil, err
+	}
+	// Only main stays: other branches would already hold some of the
+	// commits a push of main adds.
+	refs, err := gitOut(ctx, bare, "for-each-ref", "--format=%(refname)")
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range strings.Fields(refs) {
+		if ref != "refs/heads/main" {
+			if _, err := gitOut(ctx, bare, "update-ref", "-d", ref); err != nil {
+				return nil, err
+			}
+		}
 	}
 	logf("hook: %d-commit history in %s", cfg.Commits+10, bare)
 

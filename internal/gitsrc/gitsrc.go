@@ -38,6 +38,10 @@ type Options struct {
 	Env     []string // added to os.Environ() for every git process (e.g. quarantine variables)
 	Workers int      // scanning goroutines; 0 means runtime.NumCPU()
 
+	// CacheBytes bounds the cache of recent blobs (a blob is often the new
+	// side of one commit and the old side of the next); 0 means 64 MiB.
+	CacheBytes int64
+
 	// MaxBlobBytes: blobs larger than this are not read and count as Skipped.
 	// 0 means 256 MiB.
 	MaxBlobBytes int64
@@ -93,7 +97,11 @@ func Scan(ctx context.Context, opts Options, s Scanner, emit func(scan.Finding))
 		}(),
 		seed: maphash.MakeSeed(),
 	}
-	r.blobs = newBlobCache(64 << 20)
+	cache := opts.CacheBytes
+	if cache <= 0 {
+		cache = 64 << 20
+	}
+	r.blobs = newBlobCache(cache)
 
 	logArgs := []string{"log", "--raw", "--no-abbrev", "-z", "-c", "-M", "--root",
 		"--no-color", "--no-show-signature", "--no-relative", "--format=" + headerFormat}

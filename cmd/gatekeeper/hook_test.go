@@ -252,7 +252,20 @@ func TestPreReceive(t *testing.T) {
 	}
 	s.git(s.clone, "checkout", "-q", "main")
 
-	// 11. A tag of a tree adds no commit: nothing to scan, nothing refused.
+	// 11. A force push that rewrites main with a secret is refused; one
+	// that rewrites it clean goes in.
+	s.git(s.clone, "reset", "-q", "--hard", "HEAD~1")
+	forced := s.commit("rewrite", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghToken + "\n"})
+	if out, ok := s.push("-f", "origin", "main"); ok || !strings.Contains(out, forced[:8]+"  ci.env:1") {
+		t.Errorf("force push with a secret:\n%s", out)
+	}
+	s.git(s.clone, "reset", "-q", "--hard", "HEAD~1")
+	s.commit("rewrite, clean", map[string]string{"notes.txt": "n\n"})
+	if out, ok := s.push("-f", "origin", "main"); !ok {
+		t.Errorf("clean force push refused:\n%s", out)
+	}
+
+	// 12. A tag of a tree adds no commit: nothing to scan, nothing refused.
 	s.git(s.clone, "tag", "tree-tag", "HEAD^{tree}")
 	if out, ok := s.push("origin", "tree-tag"); !ok {
 		t.Errorf("tag of a tree refused:\n%s", out)
@@ -268,14 +281,14 @@ func TestPreReceive(t *testing.T) {
 	for i := len(pushes) - 1; i >= 0; i-- {
 		verdicts = append(verdicts, string(pushes[i].Verdict))
 	}
-	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected accepted"
+	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected rejected accepted accepted"
 	if got := strings.Join(verdicts, " "); got != want {
 		t.Errorf("recorded verdicts:\n got %s\nwant %s", got, want)
 	}
 	if p := pushes[len(pushes)-5]; p.Pusher == "" || p.Reason != "used_in_tests" || p.Repo != "shop.git" {
 		t.Errorf("bypass record: %+v", p)
 	}
-	s.waitAlerts(6) // the bypass, and one for each of the five refusals
+	s.waitAlerts(7) // the bypass, and one for each of the six refusals
 	for _, name := range []string{"secretgate.db", "secretgate.db-wal", "alerts.log"} {
 		b, _ := os.ReadFile(filepath.Join(filepath.Dir(s.policy), name))
 		s.checkNoSecret(name, string(b))

@@ -16,15 +16,20 @@ import (
 	"github.com/secretgate/secretgate/internal/store"
 )
 
-// serverPolicy reads --config, else the policy of --git-dir (default: the
-// current directory, as in a hook).
-func serverPolicy(fs *flag.FlagSet, args []string) (*policy.Policy, error) {
+// serverStore reads --config, else the policy of --git-dir (default: the
+// current directory, as in a hook), and opens the store it names.
+func serverStore(ctx context.Context, fs *flag.FlagSet, args []string) (*policy.Policy, *store.Store, error) {
 	config := fs.String("config", "", "policy file (`FILE`)")
 	gitDir := fs.String("git-dir", ".", "repository whose secretgate.toml (or defaults) to use, when --config is not given (`DIR`)")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return loadPolicy(*config, *gitDir)
+	pol, err := loadPolicy(*config, *gitDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, pol.StorePath)
+	return pol, st, err
 }
 
 func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -34,11 +39,7 @@ func runAlerts(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	fs := flag.NewFlagSet("alerts deliver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	watch := fs.Duration("watch", 0, "keep delivering, looking for due alerts every `INTERVAL` (e.g. 30s); 0: deliver what is due and exit")
-	pol, err := serverPolicy(fs, args[1:])
-	if err != nil {
-		return 0, err
-	}
-	st, err := store.Open(ctx, pol.StorePath)
+	pol, st, err := serverStore(ctx, fs, args[1:])
 	if err != nil {
 		return 0, err
 	}
@@ -93,11 +94,7 @@ func runPushes(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	fs := flag.NewFlagSet("pushes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	n := fs.Int("n", 20, "how many recent pushes")
-	pol, err := serverPolicy(fs, args)
-	if err != nil {
-		return 0, err
-	}
-	st, err := store.Open(ctx, pol.StorePath)
+	_, st, err := serverStore(ctx, fs, args)
 	if err != nil {
 		return 0, err
 	}

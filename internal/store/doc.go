@@ -1,11 +1,13 @@
-// Package store keeps the gate's record in SQLite (WAL): pushes, their
-// findings (never the secret: redacted preview and fingerprint only),
-// bypasses, and the alert outbox, written in one transaction so a crash
-// loses nothing.
+// Package store keeps the gate's record: pushes, their findings (never the
+// secret: redacted preview and fingerprint only), bypasses, and the alert
+// outbox, written in one transaction so a crash loses nothing. It runs on
+// SQLite (WAL; the embedded default, one machine) or on PostgreSQL (several
+// server replicas sharing one store), with the same methods on both.
 //
 // Contract used by the gate (internal/gate) and alert delivery (internal/alert):
 //
-//	Open(ctx, path) (*Store, error)            // creates the file and folder, WAL, busy timeout, runs embedded migrations
+//	Open(ctx, dsn) (*Store, error)             // a postgres:// or postgresql:// URL: PostgreSQL; anything else:
+//	                                           // a SQLite file (created with its folder, WAL, busy timeout); runs migrations
 //	(*Store).Close() error
 //	(*Store).RecordPush(ctx, Push, []scan.Finding, []Alert) (pushID int64, err error)
 //	    // one transaction: the push, its findings, a bypass row per finding
@@ -22,14 +24,30 @@
 //
 // Added by the implementation:
 //
-//	(*Store).Path() string                     // absolute path of the file
+//	(*Store).Path() string                     // absolute path of the SQLite file; "" on PostgreSQL
+//	(*Store).Backend() string                  // "sqlite" or "postgres"
+//	(*Store).String() string                   // the file, or the URL without its password, for messages
 //	SchemaVersion() int                        // newest schema this build knows
 //	ErrNoAlert                                 // AlertDelivered/AlertFailed on an id that is not an undelivered alert
 //
-// Schema: numbered files in migrations/ (embedded), applied in order in one
+// Backends: the methods write their SQL once, with '?' placeholders and
+// syntax both engines accept; what differs (placeholders, row claiming,
+// migration locking) is the dialect in dialect.go. Schema: one set of
+// numbered files per dialect, migrations/sqlite/ and migrations/postgres/
+// (embedded, the same numbers on both), applied in order in one
 // transaction and recorded in schema_migrations; a database newer than the
-// build is refused. Times are stored as Unix milliseconds and read back in
-// UTC. Every write is a BEGIN IMMEDIATE transaction (the DSN sets
-// _txlock=immediate) so concurrent hook processes queue on the busy
-// timeout instead of failing on a lock upgrade.
+// build is refused. On PostgreSQL the migration transaction first takes an
+// advisory lock, so replicas starting at once migrate one at a time.
+//
+// Times are stored as Unix milliseconds and read back in UTC. Text that
+// PostgreSQL cannot hold (invalid UTF-8, NUL) is stored as U+FFFD on both
+// backends. On SQLite every write is a BEGIN IMMEDIATE transaction (the
+// DSN sets _txlock=immediate) so concurrent hook processes queue on the
+// busy timeout instead of failing on a lock upgrade; on PostgreSQL writes
+// run at read committed and ClaimAlerts picks its rows with FOR UPDATE
+// SKIP LOCKED, so two replicas never claim the same alert.
+//
+// Tests run every case on SQLite, and on PostgreSQL too when
+// SECRETGATE_TEST_POSTGRES holds a postgres:// URL (each test in a schema
+// of its own); .ci/run starts a throwaway server and sets it.
 package store

@@ -27,12 +27,12 @@ func (s *Store) ClaimAlerts(ctx context.Context, now time.Time, limit int, lease
 		return nil, fmt.Errorf("store: claim alerts: lease must be positive, got %s", lease)
 	}
 	var out []Alert
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET leased_until = ?
+	err := s.write(ctx, func(tx conn) error {
+		rows, err := tx.query(ctx, `UPDATE outbox SET leased_until = ?
 			WHERE id IN (
 				SELECT id FROM outbox
 				WHERE delivered_at IS NULL AND next_attempt_at <= ? AND leased_until <= ?
-				ORDER BY next_attempt_at, id LIMIT ?)
+				ORDER BY next_attempt_at, id LIMIT ?`+s.d.skipLocked+`)
 			RETURNING id, COALESCE(push_id, 0), kind, subject, message, attributes, created_at, attempts, last_error`,
 			now.Add(lease).UnixMilli(), now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
@@ -66,13 +66,13 @@ func (s *Store) ClaimAlerts(ctx context.Context, now time.Time, limit int, lease
 
 // AlertDelivered marks an alert sent at the given time and ends its lease.
 func (s *Store) AlertDelivered(ctx context.Context, id int64, at time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, leased_until = 0
+	err := s.write(ctx, func(tx conn) error {
+		res, err := tx.exec(ctx, `UPDATE outbox SET delivered_at = ?, leased_until = 0
 			WHERE id = ? AND delivered_at IS NULL`, millis(at), id)
 		if err != nil {
 			return err
 		}
-		return oneRow(res)
+		return oneRow(res, ErrNoAlert)
 	})
 	if err != nil {
 		return fmt.Errorf("store: alert %d delivered: %w", id, err)
@@ -83,14 +83,14 @@ func (s *Store) AlertDelivered(ctx context.Context, id int64, at time.Time) erro
 // AlertFailed records a failed send: it counts the attempt, keeps the
 // reason, ends the lease and makes the alert due again at retryAt.
 func (s *Store) AlertFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox
+	err := s.write(ctx, func(tx conn) error {
+		res, err := tx.exec(ctx, `UPDATE outbox
 			SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, leased_until = 0
-			WHERE id = ? AND delivered_at IS NULL`, reason, millis(retryAt), id)
+			WHERE id = ? AND delivered_at IS NULL`, text(reason), millis(retryAt), id)
 		if err != nil {
 			return err
 		}
-		return oneRow(res)
+		return oneRow(res, ErrNoAlert)
 	})
 	if err != nil {
 		return fmt.Errorf("store: alert %d failed: %w", id, err)
@@ -101,19 +101,20 @@ func (s *Store) AlertFailed(ctx context.Context, id int64, reason string, retryA
 // PendingAlerts counts the alerts not yet delivered, due or not.
 func (s *Store) PendingAlerts(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n); err != nil {
+	if err := s.conn().queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: pending alerts: %w", err)
 	}
 	return n, nil
 }
 
-func oneRow(res sql.Result) error {
+// oneRow returns none if the statement changed no row.
+func oneRow(res sql.Result, none error) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		return ErrNoAlert
+		return none
 	}
 	return nil
 }

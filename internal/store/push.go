@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,16 +29,12 @@ func (s *Store) RecordPush(ctx context.Context, p Push, findings []scan.Finding,
 		at = time.Now()
 	}
 	var id int64
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO pushes
+	err = s.write(ctx, func(tx conn) error {
+		if err := tx.queryRow(ctx, `INSERT INTO pushes
 			(repo, pusher, source, at, updates, verdict, reason, commits, duration_ms, unscanned)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Repo, p.Pusher, p.Source, millis(at), string(updates), string(p.Verdict), p.Reason,
-			p.Commits, p.Duration.Milliseconds(), string(unscanned))
-		if err != nil {
-			return fmt.Errorf("push: %w", err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			text(p.Repo), text(p.Pusher), text(p.Source), millis(at), string(updates), string(p.Verdict), text(p.Reason),
+			p.Commits, p.Duration.Milliseconds(), string(unscanned)).Scan(&id); err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
 		if err := insertFindings(ctx, tx, id, findings); err != nil {
@@ -62,11 +58,11 @@ func (s *Store) RecordPush(ctx context.Context, p Push, findings []scan.Finding,
 	return id, nil
 }
 
-func insertFindings(ctx context.Context, tx *sql.Tx, pushID int64, findings []scan.Finding) error {
+func insertFindings(ctx context.Context, tx conn, pushID int64, findings []scan.Finding) error {
 	if len(findings) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO findings
+	stmt, err := tx.prepare(ctx, `INSERT INTO findings
 		(push_id, rule_id, severity, commit_id, path, line, col, redacted, fingerprint)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
@@ -74,8 +70,8 @@ func insertFindings(ctx context.Context, tx *sql.Tx, pushID int64, findings []sc
 	}
 	defer stmt.Close()
 	for _, f := range findings {
-		if _, err := stmt.ExecContext(ctx, pushID, f.RuleID, f.Severity.String(), f.Commit, f.Path,
-			f.Line, f.Column, f.Redacted, f.Fingerprint); err != nil {
+		if _, err := stmt.ExecContext(ctx, pushID, text(f.RuleID), f.Severity.String(), text(f.Commit), text(f.Path),
+			f.Line, f.Column, text(f.Redacted), text(f.Fingerprint)); err != nil {
 			return fmt.Errorf("finding %s in %s: %w", f.RuleID, f.Path, err)
 		}
 	}
@@ -83,30 +79,41 @@ func insertFindings(ctx context.Context, tx *sql.Tx, pushID int64, findings []sc
 }
 
 // insertBypasses records that the pusher accepted each fingerprint in the
-// repository; a fingerprint bypassed before keeps its first record.
-func insertBypasses(ctx context.Context, tx *sql.Tx, pushID int64, p Push, at time.Time, findings []scan.Finding) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO bypasses (repo, fingerprint, push_id, pusher, reason, at)
+// repository; a fingerprint bypassed before keeps its first record. The
+// fingerprints go in sorted order, once each: two pushes bypassing the same
+// secrets at once then take their row locks in the same order and cannot
+// deadlock on PostgreSQL.
+func insertBypasses(ctx context.Context, tx conn, pushID int64, p Push, at time.Time, findings []scan.Finding) error {
+	var fps []string
+	for _, f := range findings {
+		if f.Fingerprint != "" {
+			fps = append(fps, text(f.Fingerprint))
+		}
+	}
+	if len(fps) == 0 {
+		return nil
+	}
+	slices.Sort(fps)
+	fps = slices.Compact(fps)
+	stmt, err := tx.prepare(ctx, `INSERT INTO bypasses (repo, fingerprint, push_id, pusher, reason, at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, fingerprint) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("bypass: %w", err)
 	}
 	defer stmt.Close()
-	for _, f := range findings {
-		if f.Fingerprint == "" {
-			continue
-		}
-		if _, err := stmt.ExecContext(ctx, p.Repo, f.Fingerprint, pushID, p.Pusher, p.Reason, millis(at)); err != nil {
+	for _, fp := range fps {
+		if _, err := stmt.ExecContext(ctx, text(p.Repo), fp, pushID, text(p.Pusher), text(p.Reason), millis(at)); err != nil {
 			return fmt.Errorf("bypass: %w", err)
 		}
 	}
 	return nil
 }
 
-func insertAlerts(ctx context.Context, tx *sql.Tx, pushID int64, at time.Time, alerts []Alert) error {
+func insertAlerts(ctx context.Context, tx conn, pushID int64, at time.Time, alerts []Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO outbox
+	stmt, err := tx.prepare(ctx, `INSERT INTO outbox
 		(push_id, kind, subject, message, attributes, created_at, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
@@ -122,7 +129,7 @@ func insertAlerts(ctx context.Context, tx *sql.Tx, pushID int64, at time.Time, a
 		if created.IsZero() {
 			created = at
 		}
-		if _, err := stmt.ExecContext(ctx, pushID, a.Kind, a.Subject, a.Message, string(attrs),
+		if _, err := stmt.ExecContext(ctx, pushID, text(a.Kind), text(a.Subject), text(a.Message), string(attrs),
 			millis(created), millis(created)); err != nil {
 			return fmt.Errorf("alert %q: %w", a.Kind, err)
 		}
@@ -134,17 +141,17 @@ func insertAlerts(ctx context.Context, tx *sql.Tx, pushID int64, at time.Time, a
 // in the repository. Fingerprints not bypassed are absent from the map.
 func (s *Store) Bypassed(ctx context.Context, repo string, fingerprints []string) (map[string]bool, error) {
 	out := make(map[string]bool)
-	const chunk = 500 // well under SQLite's limit on bound parameters
+	const chunk = 500 // well under SQLite's (and PostgreSQL's) limit on bound parameters
 	for start := 0; start < len(fingerprints); start += chunk {
 		part := fingerprints[start:min(start+chunk, len(fingerprints))]
 		args := make([]any, 0, len(part)+1)
-		args = append(args, repo)
+		args = append(args, text(repo))
 		for _, fp := range part {
-			args = append(args, fp)
+			args = append(args, text(fp))
 		}
 		q := `SELECT fingerprint FROM bypasses WHERE repo = ? AND fingerprint IN (?` +
 			strings.Repeat(", ?", len(part)-1) + `)`
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		rows, err := s.conn().query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: bypasses in %s: %w", repo, err)
 		}
@@ -168,11 +175,14 @@ func (s *Store) Bypassed(ctx context.Context, repo string, fingerprints []string
 // Pushes lists recorded pushes, newest first; limit <= 0 lists them all.
 // Times come back in UTC, to the millisecond.
 func (s *Store) Pushes(ctx context.Context, limit int) ([]Push, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+	q := `SELECT id, repo, pusher, source, at, updates, verdict, reason,
+		commits, duration_ms, unscanned FROM pushes ORDER BY at DESC, id DESC`
+	var args []any
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, repo, pusher, source, at, updates, verdict, reason,
-		commits, duration_ms, unscanned FROM pushes ORDER BY at DESC, id DESC LIMIT ?`, limit)
+	rows, err := s.conn().query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: pushes: %w", err)
 	}
@@ -208,7 +218,7 @@ func (s *Store) Pushes(ctx context.Context, limit int) ([]Push, error) {
 
 // Findings lists a push's findings in the order they were recorded.
 func (s *Store) Findings(ctx context.Context, pushID int64) ([]Finding, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT push_id, rule_id, severity, commit_id, path, line, col,
+	rows, err := s.conn().query(ctx, `SELECT push_id, rule_id, severity, commit_id, path, line, col,
 		redacted, fingerprint FROM findings WHERE push_id = ? ORDER BY id`, pushID)
 	if err != nil {
 		return nil, fmt.Errorf("store: findings of push %d: %w", pushID, err)

@@ -1,0 +1,148 @@
+package githubapp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/secretgate/secretgate/internal/githubapp/ghtest"
+	"github.com/secretgate/secretgate/internal/policy"
+	"github.com/secretgate/secretgate/internal/scan"
+	"github.com/secretgate/secretgate/internal/store"
+	"github.com/secretgate/secretgate/rules"
+)
+
+// Fake secrets, assembled at run time.
+var (
+	awsKey = "AKIA" + "QYLPMN5HZ3WBXK7T"
+	ghTok  = "ghp_" + "R8mQz2Lx7Vb4Nc9Kp1Ws6Ty3Hd5Fj0Ga8Uex"
+)
+
+func newApp(t *testing.T, gh *ghtest.Server) (*App, *store.Store) {
+	t.Helper()
+	cfg, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := scan.New(cfg, scan.Options{FingerprintKey: []byte("test")})
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "gate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pol, _ := policy.Default(t.TempDir())
+	return &App{
+		AppID: gh.AppID, Key: gh.AppKey(), APIURL: gh.APIURL(),
+		Fetcher: &Fetcher{Dir: t.TempDir()}, Scanner: s, Record: st, Policy: pol,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, st
+}
+
+func pushPayload(gh *ghtest.Server, owner, repo, before, after string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"ref": "refs/heads/main", "before": before, "after": after,
+		"repository": map[string]any{"name": repo, "owner": map[string]any{"login": owner},
+			"clone_url": gh.URL + "/" + owner + "/" + repo + ".git", "default_branch": "main"},
+		"installation": map[string]any{"id": gh.Installation(owner)},
+		"sender":       map[string]any{"login": "dana"},
+	})
+	return b
+}
+
+func TestAppPush(t *testing.T) {
+	gh := ghtest.NewServer(t)
+	gh.AddRepo("acme", "shop")
+	base := gh.Commit("acme", "shop", "main", "first", map[string]string{"app.py": "print('shop')\n"})
+	// 60 distinct keys: more annotations than one request may carry.
+	const b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	var keys strings.Builder
+	for i := range 60 {
+		fmt.Fprintf(&keys, "key_%02d = AKIA%s%c%c\n", i, "QYLPMN5HZ3WBXK", b32[i/32], b32[i%32])
+	}
+	head := gh.Commit("acme", "shop", "main", "keys", map[string]string{"deploy.ini": "aws_access_key_id = " + awsKey + "\n", "more.ini": keys.String()})
+	clean := gh.Commit("acme", "shop", "main", "docs", map[string]string{"README.md": "# shop\n"})
+
+	app, st := newApp(t, gh)
+	ctx := context.Background()
+	if err := app.Handle(ctx, "push", pushPayload(gh, "acme", "shop", base, head)); err != nil {
+		t.Fatal(err)
+	}
+	runs := gh.CheckRuns("acme", "shop")
+	if len(runs) != 1 {
+		t.Fatalf("%d check runs", len(runs))
+	}
+	r := runs[0]
+	if r.Name != "secretgate" || r.HeadSHA != head || r.Status != "completed" || r.Conclusion != "failure" || r.Title != "61 secrets found" {
+		t.Errorf("check run: %s %s %s %s %q", r.Name, r.HeadSHA, r.Status, r.Conclusion, r.Title)
+	}
+	if len(r.Annotations) != 61 || len(r.History) != 3 { // create, conclude with 50, then 11 more
+		t.Errorf("%d annotations over %d requests", len(r.Annotations), len(r.History))
+	}
+	if a := r.Annotations[0]; a.Path != "deploy.ini" || a.StartLine != 1 || a.Level != "failure" || !strings.Contains(a.Message, "AKIA********") {
+		t.Errorf("first annotation: %+v", a)
+	}
+	if len(r.Actions) != 2 || r.Actions[0].Identifier != "false_positive" {
+		t.Errorf("actions: %+v", r.Actions)
+	}
+
+	// A clean push passes.
+	if err := app.Handle(ctx, "push", pushPayload(gh, "acme", "shop", head, clean)); err != nil {
+		t.Fatal(err)
+	}
+	if r := gh.CheckRuns("acme", "shop")[1]; r.Conclusion != "success" || r.Title != "No secrets found" {
+		t.Errorf("clean: %s %q", r.Conclusion, r.Title)
+	}
+
+	// "Used in tests" from the check run: recorded, alerted, passed.
+	action, _ := json.Marshal(map[string]any{
+		"action":           "requested_action",
+		"requested_action": map[string]any{"identifier": "used_in_tests"},
+		"check_run":        map[string]any{"id": r.ID, "head_sha": head, "external_id": r.ExternalID},
+		"repository":       map[string]any{"name": "shop", "owner": map[string]any{"login": "acme"}},
+		"installation":     map[string]any{"id": gh.Installation("acme")},
+		"sender":           map[string]any{"login": "lee"},
+	})
+	if err := app.Handle(ctx, "check_run", action); err != nil {
+		t.Fatal(err)
+	}
+	if r := gh.CheckRuns("acme", "shop")[0]; r.Conclusion != "success" || !strings.Contains(r.Title, "61 secrets accepted by lee (used_in_tests)") {
+		t.Errorf("after the action: %s %q", r.Conclusion, r.Title)
+	}
+	pushes, _ := st.Pushes(ctx, 1)
+	if len(pushes) != 1 || pushes[0].Verdict != store.VerdictBypassed || pushes[0].Pusher != "lee" {
+		t.Errorf("bypass record: %+v", pushes)
+	}
+	// The same secrets no longer block, here pushed again on a branch.
+	again := gh.Commit("acme", "shop", "copy", "copy", map[string]string{"tests/fixture.ini": "aws_access_key_id = " + awsKey + "\n"})
+	if err := app.Handle(ctx, "push", pushPayload(gh, "acme", "shop", clean, again)); err != nil {
+		t.Fatal(err)
+	}
+	if r := gh.CheckRuns("acme", "shop")[2]; r.Conclusion != "success" || !strings.Contains(r.Summary, "accepted by an earlier bypass") {
+		t.Errorf("known secret: %s %q", r.Conclusion, r.Summary)
+	}
+
+	// Nothing the app sent to GitHub holds a planted secret.
+	for _, req := range gh.Requests() {
+		if strings.Contains(string(req.Body), awsKey) || strings.Contains(string(req.Body), "QYLPMN5HZ3WBXK") {
+			t.Fatalf("%s %s sent a secret", req.Method, req.Path)
+		}
+	}
+}
+
+func TestAppRateLimited(t *testing.T) {
+	gh := ghtest.NewServer(t)
+	gh.AddRepo("acme", "shop")
+	base := gh.Commit("acme", "shop", "main", "first", map[string]string{"a": "a\n"})
+	head := gh.Commit("acme", "shop", "main", "second", map[string]string{"b": "b\n"})
+	app, _ := newApp(t, gh)
+	gh.SetSecondaryRateLimit(403, 45_000_000_000, 1) // 45 s
+	err := app.Handle(context.Background(), "push", pushPayload(gh, "acme", "shop", base, head))
+	if d, ok := RetryAfter(err); err == nil || !ok || d.Seconds() < 40 || Permanent(err) {
+		t.Errorf("err %v, retry after %v %v", err, d, ok)
+	}
+}

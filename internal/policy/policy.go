@@ -55,6 +55,18 @@ type Policy struct {
 	Timeout     time.Duration
 	OnTimeout   FailMode
 	OnError     FailMode
+	GitHub      GitHub
+}
+
+// GitHub configures `gatekeeper serve`, the GitHub App.
+type GitHub struct {
+	AppID             int64
+	PrivateKeyFile    string
+	WebhookSecretFile string // or $SECRETGATE_WEBHOOK_SECRET
+	APIURL            string // "" for github.com; GitHub Enterprise: https://HOST/api/v3
+	Listen            string
+	Workers           int
+	CacheDir          string // mirrors of the repositories scanned
 }
 
 type file struct {
@@ -81,6 +93,15 @@ type file struct {
 		OnTimeout string `toml:"on_timeout"`
 		OnError   string `toml:"on_error"`
 	} `toml:"budget"`
+	GitHub struct {
+		AppID             int64  `toml:"app_id"`
+		PrivateKeyFile    string `toml:"private_key_file"`
+		WebhookSecretFile string `toml:"webhook_secret_file"`
+		APIURL            string `toml:"api_url"`
+		Listen            string `toml:"listen"`
+		Workers           int    `toml:"workers"`
+		CacheDir          string `toml:"cache_dir"`
+	} `toml:"github"`
 }
 
 // Default is the policy with nothing configured, keeping its files in dir.
@@ -93,6 +114,7 @@ func Default(dir string) (*Policy, error) {
 		Timeout:     DefaultTimeout,
 		OnTimeout:   DefaultOnTimeout,
 		OnError:     DefaultOnError,
+		GitHub:      GitHub{Listen: ":8080", Workers: 4, CacheDir: filepath.Join(dir, "github-cache")},
 	}, nil
 }
 
@@ -175,6 +197,23 @@ func Load(path string) (*Policy, error) {
 		default:
 			return nil, bad(toml.Key{"budget", m.key}, "want \"open\" or \"closed\", got %q", m.val)
 		}
+	}
+	g := f.GitHub
+	if g.AppID != 0 {
+		p.GitHub.AppID = g.AppID
+	}
+	p.GitHub.PrivateKeyFile, p.GitHub.WebhookSecretFile = abs(g.PrivateKeyFile), abs(g.WebhookSecretFile)
+	p.GitHub.APIURL = g.APIURL
+	if g.Listen != "" {
+		p.GitHub.Listen = g.Listen
+	}
+	if g.Workers < 0 {
+		return nil, bad(toml.Key{"github", "workers"}, "cannot be negative")
+	} else if g.Workers > 0 {
+		p.GitHub.Workers = g.Workers
+	}
+	if g.CacheDir != "" {
+		p.GitHub.CacheDir = abs(g.CacheDir)
 	}
 	return p, nil
 }

@@ -32,6 +32,12 @@ sns_topic = "arn:aws:sns:eu-west-1:123456789012:secret-alerts"
 timeout = "2500ms"
 on_timeout = "closed"
 on_error = "open"
+
+[github]
+app_id = 4242
+private_key_file = "app.pem"
+webhook_secret_file = "/etc/secretgate/webhook-secret"
+workers = 8
 `)
 	got, err := Load(p)
 	if err != nil {
@@ -43,6 +49,9 @@ on_error = "open"
 	}
 	if got.SNSRegion != "eu-west-1" || got.Timeout != 2500*time.Millisecond || got.OnTimeout != FailClosed || got.OnError != FailOpen {
 		t.Errorf("got %+v", got)
+	}
+	if gh := got.GitHub; gh.AppID != 4242 || gh.PrivateKeyFile != filepath.Join(dir, "app.pem") || gh.WebhookSecretFile != "/etc/secretgate/webhook-secret" || gh.Workers != 8 || gh.Listen != ":8080" {
+		t.Errorf("github: %+v", gh)
 	}
 	if !got.MayBypass("dana") || got.MayBypass("mallory") || got.MayBypass("") {
 		t.Error("MayBypass wrong")

@@ -1,6 +1,7 @@
 // Package store keeps the gate's record: pushes, their findings (never the
 // secret: redacted preview and fingerprint only), bypasses, and the alert
-// outbox, written in one transaction so a crash loses nothing. It runs on
+// outbox, written in one transaction so a crash loses nothing; and the
+// GitHub App's durable queue of webhook deliveries (jobs). It runs on
 // SQLite (WAL; the embedded default, one machine) or on PostgreSQL (several
 // server replicas sharing one store), with the same methods on both.
 //
@@ -21,6 +22,23 @@
 //	(*Store).Pushes(ctx, limit int) ([]Push, error)   // newest first, for `gatekeeper pushes` and tests
 //	(*Store).Findings(ctx, pushID int64) ([]Finding, error)
 //	(*Store).PendingAlerts(ctx) (int, error)
+//
+// Used by the GitHub App (internal/githubapp), one job per webhook delivery:
+//
+//	(*Store).EnqueueJob(ctx, kind, deliveryID string, payload []byte) (id int64, dup bool, err error)
+//	    // queued, due at once; a delivery id seen before is not queued again (its job's id, dup=true)
+//	(*Store).ClaimJobs(ctx, now time.Time, limit int, lease time.Duration) ([]Job, error)
+//	    // due jobs (queued and due, or running with their lease run out: the worker died),
+//	    // leased to this caller, attempt counted; concurrent workers on any replica never get one twice
+//	(*Store).JobDone(ctx, id int64, at time.Time) error
+//	(*Store).JobFailed(ctx, id int64, reason string, retryAt time.Time, final bool) error
+//	    // queued again at retryAt, or failed for good (retryAt then stored as done_at)
+//	(*Store).JobCounts(ctx) (map[string]int, error)   // per state: queued, running, done, failed
+//	ErrNoJob                                   // JobDone/JobFailed on an id that is not a running job
+//
+// A lease bounds how long a worker may hold a job: past it another worker
+// takes the job again, so a job runs at least once and, if a worker stalls
+// beyond its lease, possibly twice; handlers are written to be repeatable.
 //
 // Added by the implementation:
 //

@@ -61,3 +61,26 @@ type Alert struct {
 	LastError  string            // why the last send failed
 	CreatedAt  time.Time
 }
+
+// Job states.
+const (
+	JobStateQueued  = "queued"  // waiting until RunAfter
+	JobStateRunning = "running" // leased to a worker until LeasedUntil
+	JobStateDone    = "done"
+	JobStateFailed  = "failed" // for good: no more attempts
+)
+
+// Job is one webhook delivery in the durable queue.
+type Job struct {
+	ID          int64
+	Kind        string // the event: "push", "pull_request", "check_suite", …
+	DeliveryID  string // X-GitHub-Delivery: one job per delivery, however often it is redelivered
+	Payload     []byte
+	State       string
+	Attempts    int // times a worker took the job, the current one included
+	RunAfter    time.Time
+	LeasedUntil time.Time
+	LastError   string // why the last attempt failed
+	CreatedAt   time.Time
+	DoneAt      time.Time // when it was done or failed for good
+}

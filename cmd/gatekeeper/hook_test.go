@@ -61,8 +61,9 @@ timeout = "60s"
 }
 
 // waitDelivered waits until no alert is pending and delivery has exited.
-func (s *gitServer) waitDelivered() {
-	db := filepath.Join(filepath.Dir(s.policy), "secretgate.db")
+func (s *gitServer) waitDelivered() { waitDelivered(filepath.Join(filepath.Dir(s.policy), "secretgate.db")) }
+
+func waitDelivered(db string) {
 	if _, err := os.Stat(db); err != nil {
 		return
 	}
@@ -94,6 +95,20 @@ func (s *gitServer) git(dir string, args ...string) string {
 		s.t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
 	return strings.TrimSpace(out)
+}
+
+// gitStdin runs git with input and returns its output.
+func (s *gitServer) gitStdin(dir, input string, args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = s.env
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.Output()
+	if err != nil {
+		s.t.Fatalf("git %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // commit writes files in the clone and commits them.
@@ -191,7 +206,7 @@ func TestPreReceive(t *testing.T) {
 	}
 
 	// 4. A bad reason is no bypass.
-	if out, ok := s.push("-o", "secretgate.bypass=because", "origin", "main"); ok || !strings.Contains(out, `Bypass refused: bypass reason "because" is not one of`) {
+	if out, ok := s.push("-o", "secretgate.bypass=because", "origin", "main"); ok || !strings.Contains(out, "Bypass refused: the bypass reason must be one of") {
 		t.Errorf("bad bypass reason:\n%s", out)
 	}
 
@@ -271,6 +286,21 @@ func TestPreReceive(t *testing.T) {
 		t.Errorf("tag of a tree refused:\n%s", out)
 	}
 
+	// 13. Secrets in what other refs point to: a blob, a tree, a tag message.
+	// (The AWS key was bypassed in step 5; the token was not.)
+	blob := s.gitStdin(s.clone, "GITHUB_TOKEN="+ghToken+"\n", "hash-object", "-w", "--stdin")
+	tree := s.gitStdin(s.clone, "100644 blob "+blob+"\tcreds.ini\n", "mktree")
+	s.git(s.clone, "tag", "-a", "-m", "deploy token "+ghToken, "msg-tag", "HEAD")
+	for _, c := range []struct{ spec, where string }{
+		{blob + ":refs/tags/blob-tag", "(blob at refs/tags/blob-tag):1"},
+		{tree + ":refs/tags/tree-secret", "creds.ini:1"},
+		{"msg-tag", "(tag message of refs/tags/msg-tag):1"},
+	} {
+		if out, ok := s.push("origin", c.spec); ok || !strings.Contains(out, c.where) {
+			t.Errorf("push %s:\n%s", c.spec, out)
+		}
+	}
+
 	// The record: every decision, no secret anywhere.
 	st := s.store()
 	pushes, err := st.Pushes(context.Background(), 0)
@@ -281,14 +311,14 @@ func TestPreReceive(t *testing.T) {
 	for i := len(pushes) - 1; i >= 0; i-- {
 		verdicts = append(verdicts, string(pushes[i].Verdict))
 	}
-	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected rejected accepted accepted"
+	want := "accepted rejected rejected rejected bypassed accepted accepted accepted rejected rejected rejected accepted accepted rejected rejected rejected"
 	if got := strings.Join(verdicts, " "); got != want {
 		t.Errorf("recorded verdicts:\n got %s\nwant %s", got, want)
 	}
 	if p := pushes[len(pushes)-5]; p.Pusher == "" || p.Reason != "used_in_tests" || p.Repo != "shop.git" {
 		t.Errorf("bypass record: %+v", p)
 	}
-	s.waitAlerts(7) // the bypass, and one for each of the six refusals
+	s.waitAlerts(10) // the bypass, and one for each of the nine refusals
 	for _, name := range []string{"secretgate.db", "secretgate.db-wal", "alerts.log"} {
 		b, _ := os.ReadFile(filepath.Join(filepath.Dir(s.policy), name))
 		s.checkNoSecret(name, string(b))
@@ -366,6 +396,7 @@ func TestPreReceiveSHA256(t *testing.T) {
 	}
 	pol := filepath.Join(t.TempDir(), "secretgate.toml")
 	os.WriteFile(pol, []byte("[budget]\ntimeout = \"60s\"\n"), 0o644)
+	t.Cleanup(func() { waitDelivered(filepath.Join(filepath.Dir(pol), "secretgate.db")) })
 	t.Setenv("GIT_DIR", filepath.Join(repo, ".git"))
 	r := gatekeeper(t, old+" "+c+" refs/heads/main\n", "hook", "pre-receive", "--config", pol)
 	if r.code != 1 || !strings.Contains(r.stderr, c[:8]+"  ci.env:1") {

@@ -6,7 +6,6 @@
 package gate
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -82,7 +81,17 @@ func (r Result) Accepted() bool {
 // the budget: past it, the policy's on_timeout applies.
 func (g *Gate) Check(ctx context.Context, p Push) Result {
 	start := time.Now()
-	res := g.decide(ctx, p)
+	// The deadline holds even while one huge blob is being scanned: the
+	// decision is made when it passes, and a front door that exits right
+	// after (the hook does) takes the unfinished scan with it.
+	done := make(chan Result, 1)
+	go func() { done <- g.decide(ctx, p) }()
+	var res Result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		res = Result{Err: ctx.Err()}
+	}
 	if res.Err != nil {
 		mode := g.Policy.OnError
 		if errors.Is(res.Err, context.DeadlineExceeded) {
@@ -121,43 +130,42 @@ func (g *Gate) Check(ctx context.Context, p Push) Result {
 }
 
 func (g *Gate) decide(ctx context.Context, p Push) Result {
+	// Branches hold commits (git refuses anything else there); any other
+	// ref may name a tag, a tree or a blob, whose own text is scanned here
+	// and whose commits join the history scan.
 	var revs []string
+	var findings []scan.Finding
 	for _, u := range p.Updates {
-		if !isZero(u.New) && !slices.Contains(revs, u.New) {
+		if isZero(u.New) || slices.Contains(revs, u.New) {
+			continue
+		}
+		if strings.HasPrefix(u.Ref, "refs/heads/") {
 			revs = append(revs, u.New)
+			continue
+		}
+		commit, fs, err := g.object(ctx, p, u)
+		if err != nil {
+			return Result{Err: err}
+		}
+		findings = append(findings, fs...)
+		if commit != "" && !slices.Contains(revs, commit) {
+			revs = append(revs, commit)
 		}
 	}
-	if len(revs) == 0 { // deletions only, or an empty push
-		return Result{Verdict: store.VerdictAccepted}
-	}
-	var findings []scan.Finding
-	scanRevs := func(revs []string) (gitsrc.Stats, error) {
-		findings = findings[:0]
-		return gitsrc.Scan(ctx, gitsrc.Options{
+	var st gitsrc.Stats
+	if len(revs) > 0 {
+		var err error
+		st, err = gitsrc.Scan(ctx, gitsrc.Options{
 			Dir:        p.Dir,
 			Env:        p.Env,
 			Revs:       append(revs, "--not", "--all"),
 			CacheBytes: hookCache,
 		}, g.Scanner, func(f scan.Finding) { findings = append(findings, f) })
-	}
-	// git log takes commits and (annotated) tags of commits as they are;
-	// only a push with, say, a tag of a tree needs its targets sorted out,
-	// which costs a process the common case does without.
-	st, err := scanRevs(revs)
-	if err != nil && ctx.Err() == nil {
-		tips, terr := newTips(ctx, p)
-		if terr != nil {
-			return Result{Err: terr}
+		if err != nil {
+			return Result{Err: err, Commits: st.Commits}
 		}
-		if len(tips) == 0 {
-			return Result{Verdict: store.VerdictAccepted}
-		}
-		if len(tips) != len(revs) {
-			st, err = scanRevs(tips)
-		}
-	}
-	if err != nil {
-		return Result{Err: err, Commits: st.Commits}
+	} else if len(findings) == 0 { // deletions only, or an empty push
+		return Result{Verdict: store.VerdictAccepted}
 	}
 	if st.Skipped > 0 {
 		return Result{Err: fmt.Errorf("%d changed files could not be read", st.Skipped), Commits: st.Commits}
@@ -174,7 +182,9 @@ func (g *Gate) decide(ctx context.Context, p Push) Result {
 	}
 	known, err := g.Store.Bypassed(ctx, p.Repo, fps)
 	if err != nil {
-		return Result{Err: fmt.Errorf("reading earlier bypasses: %w", err), Commits: st.Commits}
+		// Secrets were found; that they were accepted before cannot be
+		// shown, so they block (a slow store must not open the gate).
+		known = nil
 	}
 	for _, f := range findings {
 		if known[f.Fingerprint] {
@@ -194,7 +204,8 @@ func (g *Gate) decide(ctx context.Context, p Push) Result {
 	switch {
 	case !asked:
 	case !slices.Contains(policy.Reasons, reason):
-		res.Reason = fmt.Sprintf("bypass reason %q is not one of %s", reason, strings.Join(policy.Reasons, ", "))
+		// The text given is not repeated: people paste the wrong things.
+		res.Reason = "the bypass reason must be one of " + strings.Join(policy.Reasons, ", ")
 	case !g.Policy.MayBypass(p.Pusher):
 		res.Reason = fmt.Sprintf("%s may not bypass secretgate on this server", orSomeone(p.Pusher))
 	default:
@@ -203,46 +214,76 @@ func (g *Gate) decide(ctx context.Context, p Push) Result {
 	return res
 }
 
-// newTips returns the commits the push's updates point to, with deletions
-// and non-commit targets left out; annotated tags are peeled.
-func newTips(ctx context.Context, p Push) ([]string, error) {
-	var in bytes.Buffer
-	for _, u := range p.Updates {
-		if !isZero(u.New) {
-			fmt.Fprintf(&in, "%s^{}\n", u.New)
-		}
-	}
-	if in.Len() == 0 {
-		return nil, nil
-	}
-	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch-check=%(objectname) %(objecttype)")
-	cmd.Dir = p.Dir
-	cmd.Env = append(os.Environ(), p.Env...)
-	cmd.Stdin = &in
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("git cat-file: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	var tips []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		id, typ, _ := strings.Cut(sc.Text(), " ")
-		switch typ {
-		case "commit":
-			if !slices.Contains(tips, id) {
-				tips = append(tips, id)
+// object resolves what a non-branch ref points to: the text of annotated
+// tags and of a blob, and every blob of a tree, are scanned; the commit a
+// tag leads to (if any) is returned for the history scan.
+func (g *Gate) object(ctx context.Context, p Push, u store.RefUpdate) (commit string, findings []scan.Finding, err error) {
+	git := func(args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = p.Dir
+		cmd.Env = append(os.Environ(), p.Env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-		case "missing":
-			return nil, fmt.Errorf("pushed object %s is missing", id)
+			return nil, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
 		}
-		// A tag of a tree or blob adds no commit: nothing to scan.
+		return out, nil
 	}
-	return tips, nil
+	scanText := func(path string, text []byte) {
+		findings = append(findings, g.Scanner.Scan(scan.Fragment{Origin: scan.Origin{Path: path}, Text: text}).Findings...)
+	}
+	id := u.New
+	for depth := 0; depth < 10; depth++ { // tags of tags, bounded
+		typ, err := git("cat-file", "-t", id)
+		if err != nil {
+			return "", nil, err
+		}
+		switch strings.TrimSpace(string(typ)) {
+		case "commit":
+			return id, findings, nil
+		case "tag":
+			body, err := git("cat-file", "tag", id)
+			if err != nil {
+				return "", nil, err
+			}
+			header, message, _ := bytes.Cut(body, []byte("\n\n"))
+			scanText("(tag message of "+u.Ref+")", message)
+			obj, _, _ := bytes.Cut(bytes.TrimPrefix(header, []byte("object ")), []byte("\n"))
+			id = string(obj)
+		case "blob":
+			body, err := git("cat-file", "blob", id)
+			if err != nil {
+				return "", nil, err
+			}
+			scanText("(blob at "+u.Ref+")", body)
+			return "", findings, nil
+		case "tree":
+			list, err := git("ls-tree", "-r", "-z", id)
+			if err != nil {
+				return "", nil, err
+			}
+			for _, entry := range bytes.Split(list, []byte{0}) {
+				meta, path, ok := bytes.Cut(entry, []byte("\t"))
+				f := strings.Fields(string(meta))
+				if !ok || len(f) != 3 || f[1] != "blob" {
+					continue
+				}
+				body, err := git("cat-file", "blob", f[2])
+				if err != nil {
+					return "", nil, err
+				}
+				scanText(string(path), body)
+			}
+			return "", findings, nil
+		default:
+			return "", nil, fmt.Errorf("%s points to %s of unknown type", u.Ref, short(id))
+		}
+	}
+	return "", nil, fmt.Errorf("%s: tags nested too deep", u.Ref)
 }
 
 func isZero(id string) bool { return strings.Trim(id, "0") == "" }

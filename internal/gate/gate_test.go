@@ -41,7 +41,7 @@ func TestExplainGolden(t *testing.T) {
 		{"accepted-known", Result{Verdict: store.VerdictAccepted, Known: 2}},
 		{"rejected", Result{Verdict: store.VerdictRejected, Findings: []scan.Finding{finding("0853ed9e1234567890abcdef1234567890abcdef", "deploy.ini", 2)}}},
 		{"rejected-many", Result{Verdict: store.VerdictRejected, Findings: many}},
-		{"rejected-bad-bypass", Result{Verdict: store.VerdictRejected, Findings: many[:1], Reason: `bypass reason "because" is not one of false_positive, used_in_tests, will_fix_later`}},
+		{"rejected-bad-bypass", Result{Verdict: store.VerdictRejected, Findings: many[:1], Reason: "the bypass reason must be one of false_positive, used_in_tests, will_fix_later"}},
 		{"bypassed", Result{Verdict: store.VerdictBypassed, Findings: many[:2], Reason: "used_in_tests"}},
 		{"failed-open", Result{Verdict: store.VerdictFailedOpen, Err: context.DeadlineExceeded}},
 		{"failed-closed", Result{Verdict: store.VerdictFailedClosed, Err: errors.New("disk full")}},
@@ -152,7 +152,7 @@ func TestCheck(t *testing.T) {
 		{"known secret", []store.RefUpdate{u}, nil, "dana", map[string]bool{fp: true}, nil, store.VerdictAccepted, 0, ""},
 		{"bypass", []store.RefUpdate{u}, []string{"ci.skip", "secretgate.bypass=false_positive"}, "dana", nil, nil, store.VerdictBypassed, 1, "false_positive"},
 		{"bypass not allowed", []store.RefUpdate{u}, []string{"secretgate.bypass=false_positive"}, "mallory", nil, []string{"dana"}, store.VerdictRejected, 1, "mallory may not bypass secretgate on this server"},
-		{"bypass bad reason", []store.RefUpdate{u}, []string{"secretgate.bypass=yolo"}, "dana", nil, nil, store.VerdictRejected, 1, `bypass reason "yolo" is not one of false_positive, used_in_tests, will_fix_later`},
+		{"bypass bad reason", []store.RefUpdate{u}, []string{"secretgate.bypass=yolo"}, "dana", nil, nil, store.VerdictRejected, 1, "the bypass reason must be one of false_positive, used_in_tests, will_fix_later"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -110,7 +110,8 @@ func runPushes(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		for _, u := range p.Updates {
 			refs = append(refs, strings.TrimPrefix(strings.TrimPrefix(u.Ref, "refs/heads/"), "refs/"))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.At.Local().Format("2006-01-02 15:04:05"), p.Repo, p.Pusher, strings.Join(refs, ","), p.Verdict, p.Reason)
+		reason, _, _ := strings.Cut(p.Reason, "\n") // git errors run over several lines
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.At.Local().Format("2006-01-02 15:04:05"), p.Repo, p.Pusher, strings.Join(refs, ","), p.Verdict, reason)
 		fs, err := st.Findings(ctx, p.ID)
 		if err != nil {
 			return 0, err

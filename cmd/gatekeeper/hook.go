@@ -47,7 +47,7 @@ func hookInstall(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&o.Repo, "repo", "", "install into this repository (`PATH.git`)")
 	fs.StringVar(&o.HooksDir, "hooks-dir", "", "install into a server-wide hooks directory (`DIR`, as set by core.hooksPath)")
 	fs.StringVar(&o.DotD, "dot-d", "", "install into a pre-receive.d directory (`DIR`: GitLab custom_hooks/pre-receive.d, Gitea hooks/pre-receive.d)")
-	fs.StringVar(&o.Policy, "config", "", "the policy file the hook reads (`FILE`; default: secretgate.toml in the repository or directory); created with defaults if missing")
+	fs.StringVar(&o.Policy, "config", "", "the policy file the hook reads (`FILE`; default: secretgate.toml in the git directory, or in the hooks directory); created with defaults if missing")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 0, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -56,9 +56,6 @@ func hookInstall(args []string, stdout, stderr io.Writer) (int, error) {
 		return 0, err
 	}
 	o.Binary = exe
-	if o.Policy == "" {
-		o.Policy = filepath.Join(o.Repo+o.HooksDir+o.DotD, "secretgate.toml")
-	}
 	did, err := hook.Install(o)
 	if err != nil {
 		return 0, err
@@ -128,7 +125,7 @@ func preReceive(ctx context.Context, args []string, stdin io.Reader, stderr io.W
 			scanErr = fmt.Errorf("no fingerprint key: %w", err)
 			return
 		}
-		s, scanErr = scan.New(cfg, scan.Options{FingerprintKey: key})
+		s, scanErr = scan.New(cfg, scan.Options{FingerprintKey: key, IgnoreInlineAllow: !pol.InlineAllow})
 	})
 	wg.Go(func() { st, stErr = store.Open(ctx, pol.StorePath) })
 	updates, err := hook.ReadUpdates(stdin)

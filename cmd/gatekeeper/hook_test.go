@@ -61,7 +61,9 @@ timeout = "60s"
 }
 
 // waitDelivered waits until no alert is pending and delivery has exited.
-func (s *gitServer) waitDelivered() { waitDelivered(filepath.Join(filepath.Dir(s.policy), "secretgate.db")) }
+func (s *gitServer) waitDelivered() {
+	waitDelivered(filepath.Join(filepath.Dir(s.policy), "secretgate.db"))
+}
 
 func waitDelivered(db string) {
 	if _, err := os.Stat(db); err != nil {
@@ -218,7 +220,7 @@ func TestPreReceive(t *testing.T) {
 	// Each refusal alerted the security team too; the bypass is the fourth.
 	alerts := s.waitAlerts(4)
 	if a := alertWith(alerts, `"verdict":"bypassed"`); a.TopicArn != s.sns.Topic() || !strings.Contains(a.Subject, "shop.git") ||
-		a.Attributes["severity"].StringValue != "critical" || a.Attributes["repository"].StringValue != "shop.git" ||
+		a.Attributes["severity"].StringValue != "critical" || a.Attributes["repository"].StringValue != s.bare ||
 		!strings.Contains(a.Message, `"verdict":"bypassed"`) || !strings.Contains(a.Message, "AKIA********") {
 		t.Errorf("bypass alert: %+v", a)
 	}
@@ -315,7 +317,7 @@ func TestPreReceive(t *testing.T) {
 	if got := strings.Join(verdicts, " "); got != want {
 		t.Errorf("recorded verdicts:\n got %s\nwant %s", got, want)
 	}
-	if p := pushes[len(pushes)-5]; p.Pusher == "" || p.Reason != "used_in_tests" || p.Repo != "shop.git" {
+	if p := pushes[len(pushes)-5]; p.Pusher == "" || p.Reason != "used_in_tests" || p.Repo != s.bare {
 		t.Errorf("bypass record: %+v", p)
 	}
 	s.waitAlerts(10) // the bypass, and one for each of the nine refusals
@@ -473,5 +475,20 @@ func TestClientHooks(t *testing.T) {
 	s.checkNoSecret("pre-push output", out)
 	if err == nil || !strings.Contains(out, "secretgate: push stopped: 1 secret found in the commits you are pushing.") {
 		t.Errorf("pre-push:\n%s", out)
+	}
+}
+
+func TestPreReceiveInlineAllow(t *testing.T) {
+	for _, tt := range []struct {
+		setting string
+		ok      bool
+	}{{"", true}, {"[bypass]\ninline_allow = false\n", false}} {
+		s := newGitServer(t, "sha1")
+		pol, _ := os.ReadFile(s.policy)
+		os.WriteFile(s.policy, append(pol, tt.setting...), 0o644)
+		s.commit("allowed", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghToken + " # secretgate:allow\n"})
+		if out, ok := s.push("origin", "main"); ok != tt.ok {
+			t.Errorf("%q: accepted=%v, want %v\n%s", tt.setting, ok, tt.ok, out)
+		}
 	}
 }

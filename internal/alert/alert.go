@@ -25,6 +25,7 @@ const (
 	KindSecretPushed = "secret_pushed" // a push was refused for its secrets
 	KindBypass       = "bypass"        // secrets let through by the pusher, with a reason
 	KindFailOpen     = "fail_open"     // a push let through unscanned by policy
+	KindFailClosed   = "fail_closed"   // a push refused because the gate could not scan it
 )
 
 const (
@@ -84,15 +85,22 @@ func ForPush(p store.Push, findings []scan.Finding) []store.Alert {
 		subject = fmt.Sprintf("secretgate: %d %s bypassed in %s by %s (%s)", n, plural(n, "secret"), p.Repo, pusher, p.Reason)
 	case store.VerdictFailedOpen:
 		subject = fmt.Sprintf("secretgate: push to %s let through unscanned (push by %s)", p.Repo, pusher)
+	case store.VerdictFailedClosed: // the gate is failing: someone must look
+		subject = fmt.Sprintf("secretgate: push to %s refused, the gate could not scan it (push by %s)", p.Repo, pusher)
 	default:
 		return nil
 	}
 	kind := map[store.Verdict]string{
-		store.VerdictRejected:   KindSecretPushed,
-		store.VerdictBypassed:   KindBypass,
-		store.VerdictFailedOpen: KindFailOpen,
+		store.VerdictRejected:     KindSecretPushed,
+		store.VerdictBypassed:     KindBypass,
+		store.VerdictFailedOpen:   KindFailOpen,
+		store.VerdictFailedClosed: KindFailClosed,
 	}[p.Verdict]
 	severity := highest(findings)
+	if kind == KindFailOpen || kind == KindFailClosed {
+		// Unscanned content went in, or the gate is failing: not "info".
+		severity = rules.High.String()
+	}
 	msg := Message{
 		Kind:          kind,
 		Repository:    p.Repo,

@@ -59,9 +59,10 @@ func TestForPush(t *testing.T) {
 		{"bypassed", push(store.VerdictBypassed, "false_positive"), three[2:], "bypass",
 			"secretgate: 1 secret bypassed in acme/api by dana (false_positive)", "low"},
 		{"failed open", push(store.VerdictFailedOpen, "scan budget exceeded"), nil, "fail_open",
-			"secretgate: push to acme/api let through unscanned (push by dana)", "info"},
+			"secretgate: push to acme/api let through unscanned (push by dana)", "high"},
 		{"accepted", push(store.VerdictAccepted, ""), nil, "", "", ""},
-		{"failed closed", push(store.VerdictFailedClosed, "timeout"), nil, "", "", ""},
+		{"failed closed", push(store.VerdictFailedClosed, "timeout"), nil, "fail_closed",
+			"secretgate: push to acme/api refused, the gate could not scan it (push by dana)", "high"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

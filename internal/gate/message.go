@@ -85,7 +85,7 @@ func Explain(w io.Writer, r Result, a Advice) {
 		pw.printf("secretgate: could not scan this push (%s); accepted by policy. It is recorded for a later scan.", failure(r, a.Timeout))
 	case store.VerdictFailedClosed:
 		pw.printf("secretgate: push rejected: it could not be scanned (%s), and this server refuses pushes it cannot scan.", failure(r, a.Timeout))
-		pw.printf("Try pushing fewer commits at a time; if it persists, ask the server's administrators.")
+		pw.printf("Try pushing fewer commits, or smaller files, at a time; if it persists, ask the server's administrators.")
 	}
 }
 

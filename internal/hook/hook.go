@@ -55,7 +55,7 @@ type Env func(string) string
 // Pusher names who pushed: the hosting server's authenticated user where
 // there is one, else the account the hook runs as (ssh on plain git).
 func (e Env) Pusher() string {
-	for _, k := range []string{"GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME"} {
+	for _, k := range []string{"GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER"} { // GL_USER: gitolite
 		if v := e(k); v != "" {
 			return v
 		}
@@ -69,7 +69,9 @@ func (e Env) Pusher() string {
 	return e("USER")
 }
 
-// Repo names the repository as its host does, else by its directory.
+// Repo names the repository as its host does, else by the absolute path of
+// its directory: on a plain git server, hooks installed server-wide see
+// many repositories, and two called app.git must not share bypasses.
 func (e Env) Repo(gitDir string) string {
 	if v := e("GITHUB_REPO_NAME"); v != "" {
 		return v
@@ -90,7 +92,7 @@ func (e Env) Repo(gitDir string) string {
 	if filepath.Base(abs) == ".git" { // a non-bare repository
 		abs = filepath.Dir(abs)
 	}
-	return filepath.Base(abs)
+	return abs
 }
 
 // PushOptions returns the push options (git push -o), if the client sent any.

@@ -86,10 +86,10 @@ func TestEnv(t *testing.T) {
 	if plain.Pusher() == "" {
 		t.Error("plain git: no pusher from the system user")
 	}
-	if got := plain.Repo("/srv/git/shop.git"); got != "shop.git" {
+	if got := plain.Repo("/srv/git/shop.git"); got != "/srv/git/shop.git" {
 		t.Errorf("plain Repo = %q", got)
 	}
-	if got := plain.Repo("/home/d/shop/.git"); got != "shop" {
+	if got := plain.Repo("/home/d/shop/.git"); got != "/home/d/shop" {
 		t.Errorf("non-bare Repo = %q", got)
 	}
 }
@@ -116,8 +116,8 @@ func TestInstall(t *testing.T) {
 	// An existing hook stays and runs first.
 	prev := filepath.Join(repo, "hooks", "pre-receive")
 	os.WriteFile(prev, []byte("#!/bin/sh\necho previous\n"), 0o755)
-	pol := filepath.Join(repo, "secretgate.toml")
-	o := InstallOptions{Repo: repo, Binary: "/opt/secret gate/gatekeeper", Policy: pol}
+	pol := filepath.Join(repo, "secretgate.toml") // the default for a bare repository
+	o := InstallOptions{Repo: repo, Binary: "/opt/secret gate/gatekeeper"}
 	if _, err := Install(o); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(prev)
-	for _, want := range []string{marker, `"$0.secretgate-previous"`, `exec '/opt/secret gate/gatekeeper' hook pre-receive --config '` + pol + `'`} {
+	for _, want := range []string{marker, `if [ -x "$0.secretgate-previous" ]`, `exec '/opt/secret gate/gatekeeper' hook pre-receive --config '` + pol + `'`} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("hook lacks %q:\n%s", want, got)
 		}
@@ -147,5 +147,44 @@ func TestInstall(t *testing.T) {
 	}
 	if _, err := Install(InstallOptions{Repo: repo, DotD: "/x", Binary: "g", Policy: pol}); err == nil {
 		t.Error("two targets accepted")
+	}
+}
+
+func TestInstallNonBare(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	work := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", work).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if _, err := Install(InstallOptions{Repo: work, Binary: "/usr/bin/gatekeeper"}); err != nil {
+		t.Fatal(err)
+	}
+	// The policy, and later the store and the key, stay out of the work tree.
+	if _, err := os.Stat(filepath.Join(work, ".git", "secretgate.toml")); err != nil {
+		t.Errorf("policy not in .git: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(work, "secretgate.toml")); err == nil {
+		t.Error("policy written into the work tree")
+	}
+}
+
+// A hook that was there but not executable (git skipped it) must not start
+// failing every push once chained.
+func TestInstalledScriptSkipsDisabledHook(t *testing.T) {
+	dir := t.TempDir()
+	hook := filepath.Join(dir, "pre-receive")
+	os.WriteFile(hook, []byte("#!/bin/sh\nexit 1\n"), 0o644) // not executable
+	if _, err := Install(InstallOptions{HooksDir: dir, Binary: "/bin/cat", Policy: filepath.Join(dir, "p.toml")}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(hook)
+	cmd.Stdin = strings.NewReader("x\n")
+	out, err := cmd.CombinedOutput()
+	// /bin/cat stands in for gatekeeper: it fails on the unknown arguments, which is
+	// fine; what matters is that the disabled hook's "exit 1" did not run first.
+	if strings.Contains(string(out), "Permission denied") {
+		t.Errorf("disabled hook was run: %v\n%s", err, out)
 	}
 }

@@ -33,20 +33,25 @@ type InstallOptions struct {
 // push options so that bypasses can be asked for. It returns what it did,
 // for the admin to read.
 func Install(o InstallOptions) ([]string, error) {
-	var target string
+	var target, home string // home: where the policy goes by default
 	switch {
 	case o.Repo != "" && o.HooksDir == "" && o.DotD == "":
 		dir, err := gitDir(o.Repo)
 		if err != nil {
 			return nil, err
 		}
-		target = filepath.Join(dir, "hooks", "pre-receive")
+		// The git directory, never a work tree, where git add -A would
+		// stage the fingerprint key.
+		target, home = filepath.Join(dir, "hooks", "pre-receive"), dir
 	case o.HooksDir != "" && o.Repo == "" && o.DotD == "":
-		target = filepath.Join(o.HooksDir, "pre-receive")
+		target, home = filepath.Join(o.HooksDir, "pre-receive"), o.HooksDir
 	case o.DotD != "" && o.Repo == "" && o.HooksDir == "":
-		target = filepath.Join(o.DotD, "secretgate")
+		target, home = filepath.Join(o.DotD, "secretgate"), o.DotD
 	default:
 		return nil, errors.New("install: give exactly one of --repo, --hooks-dir and --dot-d")
+	}
+	if o.Policy == "" {
+		o.Policy = filepath.Join(home, "secretgate.toml")
 	}
 	bin, err := filepath.Abs(o.Binary)
 	if err != nil {
@@ -121,9 +126,12 @@ func script(bin, policy string, chained bool) string {
 		b.WriteString("exec " + run + "\n")
 		return b.String()
 	}
-	b.WriteString("# The hook that was here before runs first, on the same input.\n")
+	b.WriteString("# The hook that was here before runs first, on the same input,\n")
+	b.WriteString("# if it is executable (git would not have run it otherwise).\n")
 	b.WriteString("input=$(cat)\n")
-	fmt.Fprintf(&b, "printf '%%s\\n' \"$input\" | \"$0%s\" \"$@\" || exit $?\n", previousSuffix)
+	fmt.Fprintf(&b, "if [ -x \"$0%s\" ]; then\n", previousSuffix)
+	fmt.Fprintf(&b, "  printf '%%s\\n' \"$input\" | \"$0%s\" \"$@\" || exit $?\n", previousSuffix)
+	b.WriteString("fi\n")
 	fmt.Fprintf(&b, "printf '%%s\\n' \"$input\" | exec %s\n", run)
 	return b.String()
 }
@@ -150,6 +158,10 @@ const DefaultPolicy = `# secretgate server policy, read by the pre-receive hook 
 # (false_positive, used_in_tests or will_fix_later). "*" is anyone. Every
 # bypass is recorded and alerted, and the same secret does not block again.
 users = ["*"]
+# A secretgate:allow (or gitleaks:allow) comment on a line lets a finding
+# through without a record: convenient, and a bypass anyone can write.
+# Set to false to make the push option the only way past the gate.
+inline_allow = true
 
 [store]
 # The record of pushes, findings, bypasses and the alert outbox (SQLite).

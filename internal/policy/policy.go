@@ -46,6 +46,9 @@ type Policy struct {
 	// BypassUsers may bypass with a reason; "*" is anyone. Every bypass is
 	// recorded and alerted whoever makes it.
 	BypassUsers []string
+	// InlineAllow honours secretgate:allow / gitleaks:allow comments. Such a
+	// comment is an unrecorded bypass anyone can write; a server may refuse it.
+	InlineAllow bool
 	StorePath   string
 	KeyFile     string // fingerprint key
 	SNSTopic    string // empty: alerts go to AlertLog
@@ -74,7 +77,8 @@ type file struct {
 		File string `toml:"file"`
 	} `toml:"rules"`
 	Bypass struct {
-		Users *[]string `toml:"users"`
+		Users       *[]string `toml:"users"`
+		InlineAllow *bool     `toml:"inline_allow"`
 	} `toml:"bypass"`
 	Store struct {
 		Path string `toml:"path"`
@@ -108,6 +112,7 @@ type file struct {
 func Default(dir string) (*Policy, error) {
 	return &Policy{
 		BypassUsers: []string{"*"},
+		InlineAllow: true,
 		StorePath:   filepath.Join(dir, "secretgate.db"),
 		KeyFile:     filepath.Join(dir, "fingerprint.key"),
 		AlertLog:    filepath.Join(dir, "alerts.log"),
@@ -158,6 +163,9 @@ func Load(path string) (*Policy, error) {
 	}
 	if f.Bypass.Users != nil {
 		p.BypassUsers = *f.Bypass.Users
+	}
+	if f.Bypass.InlineAllow != nil {
+		p.InlineAllow = *f.Bypass.InlineAllow
 	}
 	if f.Store.Path != "" {
 		p.StorePath = abs(f.Store.Path)

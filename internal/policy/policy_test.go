@@ -21,6 +21,7 @@ func TestLoad(t *testing.T) {
 	p := write(t, `# server policy
 [bypass]
 users = ["dana", "sec-bot"]
+inline_allow = false
 
 [store]
 path = "db/gate.db"
@@ -53,6 +54,9 @@ workers = 8
 	if gh := got.GitHub; gh.AppID != 4242 || gh.PrivateKeyFile != filepath.Join(dir, "app.pem") || gh.WebhookSecretFile != "/etc/secretgate/webhook-secret" || gh.Workers != 8 || gh.Listen != ":8080" {
 		t.Errorf("github: %+v", gh)
 	}
+	if got.InlineAllow {
+		t.Error("inline_allow = false not read")
+	}
 	if !got.MayBypass("dana") || got.MayBypass("mallory") || got.MayBypass("") {
 		t.Error("MayBypass wrong")
 	}
@@ -77,7 +81,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Timeout != 4*time.Second || p.OnTimeout != FailOpen || p.OnError != FailClosed || !p.MayBypass("anyone") || p.SNSTopic != "" {
+	if !p.InlineAllow || p.Timeout != 4*time.Second || p.OnTimeout != FailOpen || p.OnError != FailClosed || !p.MayBypass("anyone") || p.SNSTopic != "" {
 		t.Errorf("defaults: %+v", p)
 	}
 }

@@ -33,6 +33,7 @@ type Webhook struct {
 	Secret []byte // the app's webhook secret; must not be empty
 	Queue  Queue
 	Log    *slog.Logger
+	Queued func() // if set, called after a delivery is queued (wakes a worker)
 }
 
 // handled lists the events and actions the workers act on.
@@ -106,5 +107,8 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log.Info("queued", "job", id, "duplicate", dup)
+	if h.Queued != nil && !dup {
+		h.Queued()
+	}
 	w.WriteHeader(http.StatusAccepted)
 }

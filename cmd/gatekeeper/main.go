@@ -42,6 +42,7 @@ Usage:
   gatekeeper hook pre-commit | pre-push          (run by git on a developer's machine)
   gatekeeper alerts deliver [--config FILE] [--watch]
   gatekeeper pushes [--config FILE] [-n N]      the gate's record of recent pushes
+  gatekeeper serve [--config FILE]              the GitHub App: webhooks in, check runs out
   gatekeeper version
 
 Exit codes: 0 clean, 1 secrets found, 2 usage, configuration or scan error.
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = runAlerts(ctx, args[1:], stdout, stderr)
 	case "pushes":
 		code, err = runPushes(ctx, args[1:], stdout, stderr)
+	case "serve":
+		code, err = runServe(ctx, args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatekeeper", version)
 	case "help", "-h", "--help":

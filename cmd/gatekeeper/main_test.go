@@ -290,3 +290,23 @@ func TestScanBaselineFromAnotherKey(t *testing.T) {
 		t.Errorf("code %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestServeConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "secretgate.toml")
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	t.Setenv("SECRETGATE_WEBHOOK_SECRET", "")
+	for _, tt := range []struct{ body, want string }{
+		{"", "[github] app_id is not set"},
+		{"[github]\napp_id = 1\n", "no webhook secret"},
+		{"[github]\napp_id = 1\nwebhook_secret_file = \"s\"\n", "webhook_secret_file: open"},
+	} {
+		r := gatekeeper(t, "", "serve", "--config", write(tt.body))
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%q: code %d, stderr %q", tt.body, r.code, r.stderr)
+		}
+	}
+}

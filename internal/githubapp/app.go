@@ -47,6 +47,22 @@ type App struct {
 
 	mu    sync.Mutex
 	trans map[int64]*ghinstallation.Transport
+	heads map[string]*sync.Mutex // one delivery at a time per repository and head
+}
+
+// headLock serialises work on one head commit: a push and the check suite
+// GitHub requests for it arrive together and must share one check run.
+func (a *App) headLock(repo, head string) *sync.Mutex {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.heads == nil {
+		a.heads = map[string]*sync.Mutex{}
+	}
+	key := repo + "@" + head
+	if a.heads[key] == nil {
+		a.heads[key] = &sync.Mutex{}
+	}
+	return a.heads[key]
 }
 
 // installation returns a go-github client and the transport (for git
@@ -119,13 +135,13 @@ func (a *App) scan(ctx context.Context, t Target, sender string) error {
 	if err != nil {
 		return permanent(err)
 	}
+	lock := a.headLock(t.FullName(), t.Head)
+	lock.Lock()
+	defer lock.Unlock()
 	start := time.Now()
-	run, _, err := gh.Checks.CreateCheckRun(ctx, t.Owner, t.Repo, github.CreateCheckRunOptions{
-		Name: CheckName, HeadSHA: t.Head, Status: github.Ptr("in_progress"),
-		StartedAt: &github.Timestamp{Time: start},
-	})
+	runID, annotated, err := a.checkRun(ctx, gh, t, start)
 	if err != nil {
-		return fmt.Errorf("creating the check run: %w", err)
+		return err
 	}
 	token, err := itr.Token(ctx)
 	if err != nil {
@@ -169,7 +185,35 @@ func (a *App) scan(ctx context.Context, t Target, sender string) error {
 	if err != nil {
 		return fmt.Errorf("recording: %w", err)
 	}
-	return a.conclude(ctx, gh, t, run.GetID(), id, findings, known, st.Commits)
+	// GitHub appends annotations on every update: a run that has them for
+	// this head already gets none again.
+	return a.conclude(ctx, gh, t, runID, id, findings, known, st.Commits, !annotated)
+}
+
+// checkRun returns the head's secretgate check run, marked in progress:
+// the one already there (a push and its check suite, a redelivery, a
+// re-run), or a new one.
+func (a *App) checkRun(ctx context.Context, gh *github.Client, t Target, start time.Time) (id int64, annotated bool, err error) {
+	list, _, err := gh.Checks.ListCheckRunsForRef(ctx, t.Owner, t.Repo, t.Head, &github.ListCheckRunsOptions{CheckName: github.Ptr(CheckName), AppID: github.Ptr(a.AppID)})
+	if err != nil {
+		return 0, false, fmt.Errorf("looking up the check run: %w", err)
+	}
+	if runs := list.CheckRuns; len(runs) > 0 {
+		id := runs[0].GetID()
+		_, _, err := gh.Checks.UpdateCheckRun(ctx, t.Owner, t.Repo, id, github.UpdateCheckRunOptions{Name: CheckName, Status: github.Ptr("in_progress")})
+		if err != nil {
+			return 0, false, fmt.Errorf("restarting the check run: %w", err)
+		}
+		return id, runs[0].GetOutput().GetAnnotationsCount() > 0, nil
+	}
+	run, _, err := gh.Checks.CreateCheckRun(ctx, t.Owner, t.Repo, github.CreateCheckRunOptions{
+		Name: CheckName, HeadSHA: t.Head, Status: github.Ptr("in_progress"),
+		StartedAt: &github.Timestamp{Time: start},
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("creating the check run: %w", err)
+	}
+	return run.GetID(), false, nil
 }
 
 // unknown drops findings whose secret was accepted by an earlier bypass.
@@ -196,7 +240,7 @@ func (a *App) unknown(ctx context.Context, repo string, found []scan.Finding) ([
 
 // conclude completes the check run: the findings as annotations, 50 per
 // request as GitHub allows, and the bypass actions when it fails.
-func (a *App) conclude(ctx context.Context, gh *github.Client, t Target, runID, pushID int64, findings []scan.Finding, known, commits int) error {
+func (a *App) conclude(ctx context.Context, gh *github.Client, t Target, runID, pushID int64, findings []scan.Finding, known, commits int, annotate bool) error {
 	title := "No secrets found"
 	conclusion := "success"
 	if len(findings) > 0 {
@@ -204,7 +248,10 @@ func (a *App) conclude(ctx context.Context, gh *github.Client, t Target, runID, 
 		conclusion = "failure"
 	}
 	summary := summaryOf(findings, known, commits)
-	anns := annotations(findings)
+	var anns []*github.CheckRunAnnotation
+	if annotate {
+		anns = annotations(findings)
+	}
 	first := anns[:min(len(anns), 50)]
 	opts := github.UpdateCheckRunOptions{
 		Name:        CheckName,

@@ -146,3 +146,31 @@ func TestAppRateLimited(t *testing.T) {
 		t.Errorf("err %v, retry after %v %v", err, d, ok)
 	}
 }
+
+func TestAppOneCheckRunPerHead(t *testing.T) {
+	gh := ghtest.NewServer(t)
+	gh.AddRepo("acme", "shop")
+	base := gh.Commit("acme", "shop", "main", "first", map[string]string{"a": "a\n"})
+	head := gh.Commit("acme", "shop", "main", "token", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghTok + "\n"})
+	app, _ := newApp(t, gh)
+	suite, _ := json.Marshal(map[string]any{
+		"action":       "requested",
+		"check_suite":  map[string]any{"head_sha": head, "before": base},
+		"repository":   map[string]any{"name": "shop", "owner": map[string]any{"login": "acme"}, "clone_url": gh.URL + "/acme/shop.git", "default_branch": "main"},
+		"installation": map[string]any{"id": gh.Installation("acme")},
+	})
+	ctx := context.Background()
+	// GitHub sends both for one push; a re-run sends the suite again.
+	for _, d := range []struct {
+		event string
+		body  []byte
+	}{{"push", pushPayload(gh, "acme", "shop", base, head)}, {"check_suite", suite}, {"check_suite", suite}} {
+		if err := app.Handle(ctx, d.event, d.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := gh.CheckRuns("acme", "shop")
+	if len(runs) != 1 || runs[0].Conclusion != "failure" || len(runs[0].Annotations) != 1 {
+		t.Errorf("%d check runs (want 1); annotations %d", len(runs), len(runs[0].Annotations))
+	}
+}

@@ -25,6 +25,7 @@ fmt-check:
 # Benchmarks print figures; they never pass or fail on time.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/scan/ ./internal/corpus/
+	$(GO) test -run '^$$' -bench . -benchtime 500x ./internal/githubapp/
 	$(GO) run ./cmd/benchcmp -gatekeeper $(BIN)/gatekeeper
 
 # The main job on the embedded default: a real gate on a real repository.

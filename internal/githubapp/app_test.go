@@ -23,7 +23,7 @@ var (
 	ghTok  = "ghp_" + "R8mQz2Lx7Vb4Nc9Kp1Ws6Ty3Hd5Fj0Ga8Uex"
 )
 
-func newApp(t *testing.T, gh *ghtest.Server) (*App, *store.Store) {
+func newApp(t testing.TB, gh *ghtest.Server) (*App, *store.Store) {
 	t.Helper()
 	cfg, err := rules.Default()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -27,8 +28,9 @@ const BusyTimeout = 15 * time.Second
 type Store struct {
 	db   *sql.DB
 	d    *dialect
-	path string // SQLite: absolute path of the file
-	name string // for messages: the path, or the URL without its password
+	path string     // SQLite: absolute path of the file
+	name string     // for messages: the path, or the URL without its password
+	wmu  sync.Mutex // SQLite: this process's writers, one at a time
 
 	// beforeAlerts, when set (by tests), runs inside RecordPush's
 	// transaction after the push and its findings are written and before
@@ -129,6 +131,14 @@ func (s *Store) conn() conn { return conn{s.db, s.d} }
 // write runs fn in one write transaction (BEGIN IMMEDIATE on SQLite) and
 // commits it, or rolls everything back if fn or the commit fails.
 func (s *Store) write(ctx context.Context, fn func(tx conn) error) error {
+	if s.d.name == "sqlite" {
+		// SQLite takes one writer at a time. Writers of this process queue
+		// here rather than in SQLite's busy handler, whose sleeps (up to
+		// 100 ms each) were the tail of webhook acknowledgements; other
+		// processes (hooks) still meet the busy timeout.
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) (int, error)
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	app := &githubapp.App{AppID: gh.AppID, Key: key, APIURL: gh.APIURL, Fetcher: &githubapp.Fetcher{Dir: gh.CacheDir},
 		Scanner: s, Record: st, Policy: pol, Log: log}
-	workers := &githubapp.Workers{Jobs: st, Handler: app, N: gh.Workers, Log: log}
+	workers := &githubapp.Workers{Jobs: st, Handler: app, N: gh.Workers, Lease: gh.JobLease, Log: log}
 	srv := &http.Server{
 		Handler:           githubapp.Routes(&githubapp.Webhook{Secret: secret, Queue: st, Log: log, Queued: workers.Wake}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -69,7 +69,8 @@ type GitHub struct {
 	APIURL            string // "" for github.com; GitHub Enterprise: https://HOST/api/v3
 	Listen            string
 	Workers           int
-	CacheDir          string // mirrors of the repositories scanned
+	CacheDir          string        // mirrors of the repositories scanned
+	JobLease          time.Duration // how long a delivery may run before another worker takes it
 }
 
 type file struct {
@@ -105,6 +106,7 @@ type file struct {
 		Listen            string `toml:"listen"`
 		Workers           int    `toml:"workers"`
 		CacheDir          string `toml:"cache_dir"`
+		JobLease          string `toml:"job_lease"`
 	} `toml:"github"`
 }
 
@@ -119,7 +121,7 @@ func Default(dir string) (*Policy, error) {
 		Timeout:     DefaultTimeout,
 		OnTimeout:   DefaultOnTimeout,
 		OnError:     DefaultOnError,
-		GitHub:      GitHub{Listen: ":8080", Workers: 4, CacheDir: filepath.Join(dir, "github-cache")},
+		GitHub:      GitHub{Listen: ":8080", Workers: 4, CacheDir: filepath.Join(dir, "github-cache"), JobLease: 10 * time.Minute},
 	}, nil
 }
 
@@ -222,6 +224,13 @@ func Load(path string) (*Policy, error) {
 	}
 	if g.CacheDir != "" {
 		p.GitHub.CacheDir = abs(g.CacheDir)
+	}
+	if g.JobLease != "" {
+		d, err := time.ParseDuration(g.JobLease)
+		if err != nil || d < time.Second {
+			return nil, bad(toml.Key{"github", "job_lease"}, "want a duration of at least 1s, such as \"10m\"")
+		}
+		p.GitHub.JobLease = d
 	}
 	return p, nil
 }

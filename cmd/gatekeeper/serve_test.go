@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -95,7 +96,7 @@ func TestServe(t *testing.T) {
 
 // startServe runs `gatekeeper serve` as its own process (this test binary
 // doubles as gatekeeper) and returns it with the address it listens on.
-func startServe(t *testing.T, pol string) (*exec.Cmd, string) {
+func startServe(t *testing.T, pol string, logs io.Writer) (*exec.Cmd, string) {
 	t.Helper()
 	self, _ := os.Executable()
 	cmd := exec.Command(self, "serve", "--config", pol)
@@ -108,8 +109,9 @@ func startServe(t *testing.T, pol string) (*exec.Cmd, string) {
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		var line struct{ Msg, Addr string }
+		logs.Write(append(sc.Bytes(), '\n'))
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
-			go io.Copy(io.Discard, stderr)
+			go io.Copy(logs, stderr)
 			return cmd, line.Addr
 		}
 	}
@@ -142,7 +144,8 @@ func TestServeLoadAndCrash(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "webhook-secret"), []byte("hook-secret"), 0o600)
 	pol := filepath.Join(dir, "secretgate.toml")
 	os.WriteFile(pol, []byte(fmt.Sprintf("[github]\napp_id = %d\nprivate_key_file = \"app.pem\"\nwebhook_secret_file = \"webhook-secret\"\napi_url = %q\nlisten = \"127.0.0.1:0\"\nworkers = 4\njob_lease = \"2s\"\n", gh.AppID, gh.APIURL())), 0o644)
-	cmd, addr := startServe(t, pol)
+	var logs syncBuffer
+	cmd, addr := startServe(t, pol, &logs)
 
 	deliveryBody := func(i int) (string, []byte) {
 		if i < pushes {
@@ -199,7 +202,7 @@ func TestServeLoadAndCrash(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	before := counts()
-	startServe(t, pol)
+	startServe(t, pol, &logs)
 	for deadline := time.Now().Add(60 * time.Second); counts()["done"] < 500 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -220,4 +223,37 @@ func TestServeLoadAndCrash(t *testing.T) {
 		}
 	}
 	t.Logf("killed with jobs %v; after restart %v", before, after)
+
+	// No planted secret in what was sent to GitHub, logged, or stored.
+	for _, req := range gh.Requests() {
+		if bytes.Contains(req.Body, []byte(ghToken)) {
+			t.Errorf("%s %s sent the secret", req.Method, req.Path)
+		}
+	}
+	if strings.Contains(logs.String(), ghToken) {
+		t.Error("the server logged the secret")
+	}
+	for _, f := range []string{"secretgate.db", "secretgate.db-wal"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); bytes.Contains(b, []byte(ghToken)) {
+			t.Errorf("%s holds the secret", f)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

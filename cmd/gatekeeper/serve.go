@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) (int, error)
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	app := &githubapp.App{AppID: gh.AppID, Key: key, APIURL: gh.APIURL, Fetcher: &githubapp.Fetcher{Dir: gh.CacheDir},
-		Scanner: s, Record: st, Policy: pol, Log: log}
+		Scanner: s, Record: st, Policy: pol, Log: log, CommitStatus: gh.CommitStatus}
 	workers := &githubapp.Workers{Jobs: st, Handler: app, N: gh.Workers, Lease: gh.JobLease, Log: log}
 	srv := &http.Server{
 		Handler:           githubapp.Routes(&githubapp.Webhook{Secret: secret, Queue: st, Log: log, Queued: workers.Wake}),

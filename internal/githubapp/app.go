@@ -44,6 +44,9 @@ type App struct {
 	Record  Record
 	Policy  *policy.Policy // who may bypass
 	Log     *slog.Logger
+	// CommitStatus also posts a "secretgate" commit status, for branch
+	// protection set up before check runs existed.
+	CommitStatus bool
 
 	mu    sync.Mutex
 	trans map[int64]*ghinstallation.Transport
@@ -282,6 +285,23 @@ func (a *App) conclude(ctx context.Context, gh *github.Client, t Target, runID, 
 		rest = rest[n:]
 	}
 	a.Log.Info("check run concluded", "repo", t.FullName(), "head", t.Head, "conclusion", conclusion, "findings", len(findings), "commits", commits)
+	return a.status(ctx, gh, t.Owner, t.Repo, t.Head, conclusion, title)
+}
+
+// status posts the optional commit status mirroring the check run.
+func (a *App) status(ctx context.Context, gh *github.Client, owner, repo, sha, conclusion, title string) error {
+	if !a.CommitStatus {
+		return nil
+	}
+	if len(title) > 140 { // GitHub's limit on a status description
+		title = title[:139] + "…"
+	}
+	_, _, err := gh.Repositories.CreateStatus(ctx, owner, repo, sha, github.RepoStatus{
+		State: github.Ptr(conclusion), Context: github.Ptr(CheckName), Description: github.Ptr(title),
+	})
+	if err != nil {
+		return fmt.Errorf("posting the commit status: %w", err)
+	}
 	return nil
 }
 
@@ -394,7 +414,10 @@ func (a *App) bypass(ctx context.Context, payload []byte) error {
 		CompletedAt: &github.Timestamp{Time: time.Now()},
 		Output:      &github.CheckRunOutput{Title: &title, Summary: &summary},
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return a.status(ctx, gh, d.Repository.Owner.Login, d.Repository.Name, d.CheckRun.HeadSHA, "success", title)
 }
 
 // permanentError marks a delivery that no retry can fix.

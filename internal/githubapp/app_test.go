@@ -68,9 +68,13 @@ func TestAppPush(t *testing.T) {
 	clean := gh.Commit("acme", "shop", "main", "docs", map[string]string{"README.md": "# shop\n"})
 
 	app, st := newApp(t, gh)
+	app.CommitStatus = true
 	ctx := context.Background()
 	if err := app.Handle(ctx, "push", pushPayload(gh, "acme", "shop", base, head)); err != nil {
 		t.Fatal(err)
+	}
+	if sts := gh.Statuses("acme", "shop"); len(sts) != 1 || sts[0].State != "failure" || sts[0].Context != "secretgate" || sts[0].SHA != head {
+		t.Errorf("commit status: %+v", sts)
 	}
 	runs := gh.CheckRuns("acme", "shop")
 	if len(runs) != 1 {
@@ -172,5 +176,32 @@ func TestAppOneCheckRunPerHead(t *testing.T) {
 	runs := gh.CheckRuns("acme", "shop")
 	if len(runs) != 1 || runs[0].Conclusion != "failure" || len(runs[0].Annotations) != 1 {
 		t.Errorf("%d check runs (want 1); annotations %d", len(runs), len(runs[0].Annotations))
+	}
+}
+
+func TestAppPullRequest(t *testing.T) {
+	gh := ghtest.NewServer(t)
+	gh.AddRepo("acme", "shop")
+	// main already holds an old secret; the pull request adds a new one.
+	base := gh.Commit("acme", "shop", "main", "old", map[string]string{"old.env": "AWS=" + awsKey + "\n"})
+	gh.Commit("acme", "shop", "feature", "one", map[string]string{"a.txt": "a\n"})
+	head := gh.Commit("acme", "shop", "feature", "two", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghTok + "\n"})
+	app, _ := newApp(t, gh)
+	body, _ := json.Marshal(map[string]any{
+		"action":       "opened",
+		"pull_request": map[string]any{"head": map[string]any{"sha": head}, "base": map[string]any{"sha": base}},
+		"repository":   map[string]any{"name": "shop", "owner": map[string]any{"login": "acme"}, "clone_url": gh.URL + "/acme/shop.git", "default_branch": "main"},
+		"installation": map[string]any{"id": gh.Installation("acme")},
+		"sender":       map[string]any{"login": "dana"},
+	})
+	if err := app.Handle(context.Background(), "pull_request", body); err != nil {
+		t.Fatal(err)
+	}
+	runs := gh.CheckRuns("acme", "shop")
+	if len(runs) != 1 || runs[0].HeadSHA != head || runs[0].Title != "1 secret found" || runs[0].Annotations[0].Path != "ci.env" {
+		t.Errorf("check runs: %d; %q", len(runs), runs[0].Title)
+	}
+	if !strings.Contains(runs[0].Summary, "scanned 2 commits") {
+		t.Errorf("summary: %q", runs[0].Summary)
 	}
 }

@@ -71,6 +71,7 @@ type GitHub struct {
 	Workers           int
 	CacheDir          string        // mirrors of the repositories scanned
 	JobLease          time.Duration // how long a delivery may run before another worker takes it
+	CommitStatus      bool          // also post a commit status named secretgate
 }
 
 type file struct {
@@ -107,6 +108,7 @@ type file struct {
 		Workers           int    `toml:"workers"`
 		CacheDir          string `toml:"cache_dir"`
 		JobLease          string `toml:"job_lease"`
+		CommitStatus      bool   `toml:"commit_status"`
 	} `toml:"github"`
 }
 
@@ -213,7 +215,7 @@ func Load(path string) (*Policy, error) {
 		p.GitHub.AppID = g.AppID
 	}
 	p.GitHub.PrivateKeyFile, p.GitHub.WebhookSecretFile = abs(g.PrivateKeyFile), abs(g.WebhookSecretFile)
-	p.GitHub.APIURL = g.APIURL
+	p.GitHub.APIURL, p.GitHub.CommitStatus = g.APIURL, g.CommitStatus
 	if g.Listen != "" {
 		p.GitHub.Listen = g.Listen
 	}

@@ -305,9 +305,16 @@ func (a *App) status(ctx context.Context, gh *github.Client, owner, repo, sha, c
 	return nil
 }
 
+// annotations marks each finding in its file. Findings outside any file
+// (a commit message) have no place to mark; the summary lists them, and an
+// annotation on a path that is not in the commit could fail the request
+// that concludes the run.
 func annotations(findings []scan.Finding) []*github.CheckRunAnnotation {
 	out := make([]*github.CheckRunAnnotation, 0, len(findings))
 	for _, f := range findings {
+		if f.Path == gitsrc.MessagePath || f.Path == "" {
+			continue
+		}
 		end := max(f.EndLine, f.Line)
 		out = append(out, &github.CheckRunAnnotation{
 			Path:            github.Ptr(f.Path),

@@ -205,3 +205,17 @@ func TestAppPullRequest(t *testing.T) {
 		t.Errorf("summary: %q", runs[0].Summary)
 	}
 }
+
+func TestAnnotationsSkipCommitMessages(t *testing.T) {
+	fs := []scan.Finding{
+		{RuleID: "github-pat", Origin: scan.Origin{Path: "(commit message)", Commit: "c1"}, Line: 1, Redacted: "ghp_********"},
+		{RuleID: "github-pat", Origin: scan.Origin{Path: "ci.env", Commit: "c1"}, Line: 3, Redacted: "ghp_********"},
+	}
+	anns := annotations(fs)
+	if len(anns) != 1 || anns[0].GetPath() != "ci.env" {
+		t.Errorf("annotations: %v", anns)
+	}
+	if s := summaryOf(fs, 0, 1); !strings.Contains(s, "(commit message):1") {
+		t.Errorf("summary lacks the message finding:\n%s", s)
+	}
+}

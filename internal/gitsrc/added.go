@@ -232,3 +232,17 @@ func (d *differ) added(data []byte, hs []uint64, parents [][]uint64) ([]byte, []
 	}
 	return d.text, d.lines
 }
+
+// AddedLines returns the lines of blob that none of the parents' versions
+// hold, compared as line multisets exactly as history scans compare them,
+// joined with "\n", with their 1-based line numbers in blob. Sources that
+// read blobs some other way (an API) use it to scan the same lines.
+func AddedLines(blob []byte, parents ...[]byte) ([]byte, []int) {
+	d := newDiffer(maphash.MakeSeed())
+	ph := make([][]uint64, len(parents))
+	for i, p := range parents {
+		ph[i] = hashLines(d.seed, p)
+	}
+	text, lines := d.added(blob, hashLines(d.seed, blob), ph)
+	return bytes.Clone(text), slices.Clone(lines)
+}

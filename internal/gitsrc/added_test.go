@@ -54,3 +54,18 @@ func TestAdded(t *testing.T) {
 		})
 	}
 }
+
+func TestAddedLines(t *testing.T) {
+	text, lines := AddedLines([]byte("a\nb\nSECRET\nc\n"), []byte("a\nb\nc\n"))
+	if string(text) != "SECRET" || !slices.Equal(lines, []int{3}) {
+		t.Errorf("got %q %v", text, lines)
+	}
+	// A merge: only what neither parent holds.
+	text, lines = AddedLines([]byte("x\ny\nz\n"), []byte("x\n"), []byte("y\n"))
+	if string(text) != "z" || !slices.Equal(lines, []int{3}) {
+		t.Errorf("merge: got %q %v", text, lines)
+	}
+	if text, _ := AddedLines([]byte("new\nfile\n")); string(text) != "new\nfile" {
+		t.Errorf("root: got %q", text)
+	}
+}

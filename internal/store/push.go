@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,12 +31,31 @@ func (s *Store) RecordPush(ctx context.Context, p Push, findings []scan.Finding,
 	}
 	var id int64
 	err = s.write(ctx, func(tx conn) error {
+		if p.EventID != "" {
+			var seen int
+			if err := tx.queryRow(ctx, `SELECT count(*) FROM pushes WHERE event_id = ?`, p.EventID).Scan(&seen); err != nil {
+				return fmt.Errorf("push: %w", err)
+			}
+			if seen > 0 {
+				return ErrDuplicateEvent
+			}
+		}
+		var eventID any // NULL when not set: the unique index ignores NULLs
+		if p.EventID != "" {
+			eventID = text(p.EventID)
+		}
 		if err := tx.queryRow(ctx, `INSERT INTO pushes
-			(repo, pusher, source, at, updates, verdict, reason, commits, duration_ms, unscanned)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(repo, pusher, source, at, updates, verdict, reason, commits, duration_ms, unscanned, event_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			text(p.Repo), text(p.Pusher), text(p.Source), millis(at), string(updates), string(p.Verdict), text(p.Reason),
-			p.Commits, p.Duration.Milliseconds(), string(unscanned)).Scan(&id); err != nil {
+			p.Commits, p.Duration.Milliseconds(), string(unscanned), eventID).Scan(&id); err != nil {
 			return fmt.Errorf("push: %w", err)
+		}
+		for _, c := range p.ScannedCommits {
+			if _, err := tx.exec(ctx, `INSERT INTO scanned_commits (repo, commit_id, push_id) VALUES (?, ?, ?)
+				ON CONFLICT (repo, commit_id) DO NOTHING`, text(p.Repo), c, id); err != nil {
+				return fmt.Errorf("scanned commits: %w", err)
+			}
 		}
 		if err := insertFindings(ctx, tx, id, findings); err != nil {
 			return err
@@ -52,10 +72,31 @@ func (s *Store) RecordPush(ctx context.Context, p Push, findings []scan.Finding,
 		}
 		return insertAlerts(ctx, tx, id, at, alerts)
 	})
+	if errors.Is(err, ErrDuplicateEvent) {
+		return 0, err
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: record push to %s: %w", p.Repo, err)
 	}
 	return id, nil
+}
+
+// ErrDuplicateEvent: the push's event was recorded before (a retry).
+var ErrDuplicateEvent = errors.New("store: event already recorded")
+
+// Scanned reports which of the commits were scanned before in repo.
+func (s *Store) Scanned(ctx context.Context, repo string, commits []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	for _, c := range commits {
+		var n int
+		if err := s.conn().queryRow(ctx, `SELECT count(*) FROM scanned_commits WHERE repo = ? AND commit_id = ?`, text(repo), c).Scan(&n); err != nil {
+			return nil, fmt.Errorf("store: scanned commits: %w", err)
+		}
+		if n > 0 {
+			out[c] = true
+		}
+	}
+	return out, nil
 }
 
 func insertFindings(ctx context.Context, tx conn, pushID int64, findings []scan.Finding) error {

@@ -33,6 +33,12 @@ type Push struct {
 	Commits   int
 	Duration  time.Duration
 	Unscanned []RefUpdate // updates not scanned (fail-open), kept for a later scan
+
+	// EventID makes recording idempotent: a second push with the same id
+	// writes nothing and RecordPush returns ErrDuplicateEvent.
+	EventID string
+	// ScannedCommits are remembered per repository (see Scanned).
+	ScannedCommits []string
 }
 
 // Finding is a stored finding: what scan.Finding says, minus nothing

@@ -80,7 +80,11 @@ func ForPush(p store.Push, findings []scan.Finding) []store.Alert {
 	pusher := cmp.Or(p.Pusher, "unknown")
 	switch p.Verdict {
 	case store.VerdictRejected:
-		subject = fmt.Sprintf("secretgate: %d %s blocked in %s (push by %s)", n, plural(n, "secret"), p.Repo, pusher)
+		verb := "blocked"
+		if p.Source == "codecommit" { // a push CodeCommit took before the scan
+			verb = "found"
+		}
+		subject = fmt.Sprintf("secretgate: %d %s %s in %s (push by %s)", n, plural(n, "secret"), verb, p.Repo, pusher)
 	case store.VerdictBypassed:
 		subject = fmt.Sprintf("secretgate: %d %s bypassed in %s by %s (%s)", n, plural(n, "secret"), p.Repo, pusher, p.Reason)
 	case store.VerdictFailedOpen:

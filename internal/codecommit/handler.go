@@ -1,0 +1,377 @@
+package codecommit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cc "github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+
+	"github.com/secretgate/secretgate/internal/alert"
+	"github.com/secretgate/secretgate/internal/gitsrc"
+	"github.com/secretgate/secretgate/internal/scan"
+	"github.com/secretgate/secretgate/internal/store"
+)
+
+// API is the part of the CodeCommit client the handler uses.
+type API interface {
+	GetCommit(context.Context, *cc.GetCommitInput, ...func(*cc.Options)) (*cc.GetCommitOutput, error)
+	GetDifferences(context.Context, *cc.GetDifferencesInput, ...func(*cc.Options)) (*cc.GetDifferencesOutput, error)
+	GetBlob(context.Context, *cc.GetBlobInput, ...func(*cc.Options)) (*cc.GetBlobOutput, error)
+	PostCommentForPullRequest(context.Context, *cc.PostCommentForPullRequestInput, ...func(*cc.Options)) (*cc.PostCommentForPullRequestOutput, error)
+	UpdatePullRequestApprovalState(context.Context, *cc.UpdatePullRequestApprovalStateInput, ...func(*cc.Options)) (*cc.UpdatePullRequestApprovalStateOutput, error)
+}
+
+// Record is the part of the store the handler uses.
+type Record interface {
+	Scanned(ctx context.Context, repo string, commits []string) (map[string]bool, error)
+	Bypassed(ctx context.Context, repo string, fingerprints []string) (map[string]bool, error)
+	RecordPush(ctx context.Context, p store.Push, findings []scan.Finding, alerts []store.Alert) (int64, error)
+}
+
+// DefaultMaxCommits bounds the walk back from a pushed commit when the
+// event does not say where the ref was (repository triggers) and nothing
+// older was scanned yet: a first push of a long history scans its newest
+// commits, and says so in the record.
+const DefaultMaxCommits = 500
+
+// Handler scans what CodeCommit events add.
+type Handler struct {
+	API          API
+	Scanner      gitsrc.Scanner
+	Record       Record
+	Deliver      func(context.Context) error // sends the outbox; nil: later
+	Log          *slog.Logger
+	MaxCommits   int   // default DefaultMaxCommits
+	MaxBlobBytes int64 // larger blobs are not read (default 6 MiB, GetBlob's own limit)
+}
+
+// Handle processes one Lambda event. A returned error makes Lambda retry
+// the event; a retry never records or alerts twice.
+func (h *Handler) Handle(ctx context.Context, raw []byte) error {
+	changes, err := ParseEvent(raw)
+	if errors.Is(err, ErrIgnored) {
+		h.Log.Info("event ignored", "why", err.Error())
+		return nil
+	}
+	if err != nil {
+		// A malformed event will not get better by retrying it.
+		h.Log.Error("bad event", "err", err)
+		return nil
+	}
+	var errs []error
+	for _, c := range changes {
+		if err := h.change(ctx, c); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", c.Repo, c.Ref, err))
+		}
+	}
+	if h.Deliver != nil {
+		if err := h.Deliver(ctx); err != nil {
+			h.Log.Warn("alerts left in the outbox", "err", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Handler) change(ctx context.Context, c Change) error {
+	start := time.Now()
+	p := store.Push{Repo: c.Repo, Pusher: c.Actor, Source: "codecommit", At: start.UTC(), EventID: c.EventID,
+		Updates: []store.RefUpdate{{Old: c.Old, New: c.Head, Ref: c.Ref}}}
+	if c.Kind == KindOverride {
+		// Someone merged past the scanner's approval rule: that is a bypass.
+		p.Verdict, p.Reason = store.VerdictBypassed, "approval rules overridden on pull request "+c.PullRequestID
+		return h.record(ctx, p, nil)
+	}
+	stop := c.Old
+	if c.Kind == KindPullRequest {
+		stop = c.Destination
+	}
+	commits, truncated, err := h.newCommits(ctx, c.Repo, c.Head, stop)
+	if err != nil {
+		return err
+	}
+	var found []scan.Finding
+	for _, cm := range commits {
+		fs, err := h.scanCommit(ctx, c.Repo, cm)
+		if err != nil {
+			return err
+		}
+		found = append(found, fs...)
+	}
+	findings, err := h.unknown(ctx, c.Repo, found)
+	if err != nil {
+		return err
+	}
+	p.Commits, p.Duration = len(commits), time.Since(start)
+	for _, cm := range commits {
+		p.ScannedCommits = append(p.ScannedCommits, aws.ToString(cm.CommitId))
+	}
+	p.Verdict = store.VerdictAccepted
+	if len(findings) > 0 {
+		p.Verdict = store.VerdictRejected
+		p.Reason = "secrets in the repository: remove them from history and rotate them"
+	}
+	if truncated {
+		p.Reason = strings.TrimPrefix(p.Reason+"; ", "; ") + fmt.Sprintf("only the newest %d commits were scanned", len(commits))
+	}
+	if err := h.record(ctx, p, findings); err != nil {
+		return err
+	}
+	if c.Kind == KindPullRequest {
+		return h.answerPullRequest(ctx, c, findings)
+	}
+	return nil
+}
+
+func (h *Handler) record(ctx context.Context, p store.Push, findings []scan.Finding) error {
+	_, err := h.Record.RecordPush(ctx, p, findings, alert.ForPush(p, findings))
+	if errors.Is(err, store.ErrDuplicateEvent) {
+		h.Log.Info("event already handled", "event", p.EventID)
+		return nil
+	}
+	return err
+}
+
+// newCommits walks back from head through GetCommit until stop, commits
+// scanned before, or the bound; newest first.
+func (h *Handler) newCommits(ctx context.Context, repo, head, stop string) ([]*types.Commit, bool, error) {
+	limit := h.MaxCommits
+	if limit <= 0 {
+		limit = DefaultMaxCommits
+	}
+	var out []*types.Commit
+	seen := map[string]bool{stop: true}
+	queue := []string{head}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		known, err := h.Record.Scanned(ctx, repo, []string{id})
+		if err != nil {
+			return nil, false, err
+		}
+		if known[id] {
+			continue
+		}
+		if len(out) == limit {
+			return out, true, nil
+		}
+		got, err := h.API.GetCommit(ctx, &cc.GetCommitInput{RepositoryName: &repo, CommitId: aws.String(id)})
+		if err != nil {
+			return nil, false, fmt.Errorf("GetCommit %s: %w", short(id), err)
+		}
+		got.Commit.CommitId = aws.String(id)
+		out = append(out, got.Commit)
+		queue = append(queue, got.Commit.Parents...)
+	}
+	return out, false, nil
+}
+
+// scanCommit scans the lines a commit adds against every parent (the same
+// rule as history scans: a merge adds what no parent has), and its message.
+func (h *Handler) scanCommit(ctx context.Context, repo string, cm *types.Commit) ([]scan.Finding, error) {
+	id := aws.ToString(cm.CommitId)
+	origin := scan.Origin{Commit: id, Message: firstLine(aws.ToString(cm.Message))}
+	if a := cm.Author; a != nil {
+		origin.Author, origin.Email = aws.ToString(a.Name), aws.ToString(a.Email)
+		origin.Date = parseDate(aws.ToString(a.Date))
+	}
+	var findings []scan.Finding
+	msg := origin
+	msg.Path = gitsrc.MessagePath
+	findings = append(findings, h.Scanner.Scan(scan.Fragment{Origin: msg, Text: []byte(aws.ToString(cm.Message))}).Findings...)
+
+	parents := cm.Parents
+	if len(parents) == 0 {
+		parents = []string{""} // a root commit: everything is added
+	}
+	// path -> the new blob and each parent's blob
+	type change struct {
+		after   string
+		befores []string
+		inAll   int
+	}
+	changes := map[string]*change{}
+	var order []string
+	for _, parent := range parents {
+		diffs, err := h.differences(ctx, repo, parent, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range diffs {
+			if d.ChangeType == types.ChangeTypeEnumDeleted || d.AfterBlob == nil || aws.ToString(d.AfterBlob.Mode) == "160000" {
+				continue
+			}
+			path := aws.ToString(d.AfterBlob.Path)
+			ch := changes[path]
+			if ch == nil {
+				ch = &change{after: aws.ToString(d.AfterBlob.BlobId)}
+				changes[path] = ch
+				order = append(order, path)
+			}
+			ch.inAll++
+			if d.BeforeBlob != nil {
+				ch.befores = append(ch.befores, aws.ToString(d.BeforeBlob.BlobId))
+			}
+		}
+	}
+	for _, path := range order {
+		ch := changes[path]
+		if ch.inAll < len(parents) {
+			continue // some parent already has this file as it is
+		}
+		after, err := h.blob(ctx, repo, ch.after)
+		if err != nil {
+			return nil, err
+		}
+		if after == nil {
+			continue // too large: not read
+		}
+		var befores [][]byte
+		for _, b := range ch.befores {
+			before, err := h.blob(ctx, repo, b)
+			if err != nil {
+				return nil, err
+			}
+			befores = append(befores, before)
+		}
+		text, lines := gitsrc.AddedLines(after, befores...)
+		if len(lines) == 0 {
+			continue
+		}
+		o := origin
+		o.Path = path
+		findings = append(findings, h.Scanner.Scan(scan.Fragment{Origin: o, Text: text, Lines: lines}).Findings...)
+	}
+	return findings, nil
+}
+
+// differences lists a commit's changes against one parent ("" for none),
+// every page.
+func (h *Handler) differences(ctx context.Context, repo, parent, commit string) ([]types.Difference, error) {
+	in := &cc.GetDifferencesInput{RepositoryName: &repo, AfterCommitSpecifier: aws.String(commit)}
+	if parent != "" {
+		in.BeforeCommitSpecifier = aws.String(parent)
+	}
+	var all []types.Difference
+	p := cc.NewGetDifferencesPaginator(h.API, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("GetDifferences %s..%s: %w", short(parent), short(commit), err)
+		}
+		all = append(all, page.Differences...)
+	}
+	return all, nil
+}
+
+// blob reads a blob; nil when it is over the size limit.
+func (h *Handler) blob(ctx context.Context, repo, id string) ([]byte, error) {
+	out, err := h.API.GetBlob(ctx, &cc.GetBlobInput{RepositoryName: &repo, BlobId: aws.String(id)})
+	var tooLarge *types.FileTooLargeException
+	if errors.As(err, &tooLarge) {
+		h.Log.Warn("blob too large to read", "repo", repo, "blob", id)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("GetBlob %s: %w", short(id), err)
+	}
+	max := h.MaxBlobBytes
+	if max <= 0 {
+		max = 6 << 20
+	}
+	if int64(len(out.Content)) > max {
+		return nil, nil
+	}
+	return out.Content, nil
+}
+
+func (h *Handler) unknown(ctx context.Context, repo string, found []scan.Finding) ([]scan.Finding, error) {
+	if len(found) == 0 {
+		return nil, nil
+	}
+	fps := make([]string, len(found))
+	for i, f := range found {
+		fps[i] = f.Fingerprint
+	}
+	known, err := h.Record.Bypassed(ctx, repo, fps)
+	if err != nil {
+		return found, nil // cannot show they were accepted: they count
+	}
+	var out []scan.Finding
+	for _, f := range found {
+		if !known[f.Fingerprint] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// answerPullRequest approves the revision through the scanner's approval
+// rule when it is clean, and revokes the approval with a comment listing
+// the findings when it is not.
+func (h *Handler) answerPullRequest(ctx context.Context, c Change, findings []scan.Finding) error {
+	state := types.ApprovalStateApprove
+	if len(findings) > 0 {
+		state = types.ApprovalStateRevoke
+		if _, err := h.API.PostCommentForPullRequest(ctx, &cc.PostCommentForPullRequestInput{
+			RepositoryName: &c.Repo, PullRequestId: &c.PullRequestID,
+			BeforeCommitId: &c.Destination, AfterCommitId: &c.Head,
+			Content:            aws.String(comment(findings)),
+			ClientRequestToken: aws.String("secretgate-" + c.EventID), // a retry posts no second comment
+		}); err != nil {
+			return fmt.Errorf("commenting on pull request %s: %w", c.PullRequestID, err)
+		}
+	}
+	_, err := h.API.UpdatePullRequestApprovalState(ctx, &cc.UpdatePullRequestApprovalStateInput{
+		PullRequestId: &c.PullRequestID, RevisionId: &c.RevisionID, ApprovalState: state,
+	})
+	if err != nil {
+		return fmt.Errorf("setting the approval of pull request %s: %w", c.PullRequestID, err)
+	}
+	return nil
+}
+
+func comment(findings []scan.Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**secretgate: %d secret(s) found in this pull request.** The scanner's approval is revoked until they are gone.\n\n", len(findings))
+	b.WriteString("| commit | location | rule | preview |\n|---|---|---|---|\n")
+	for i, f := range findings {
+		if i == 50 {
+			fmt.Fprintf(&b, "\n… and %d more.\n", len(findings)-50)
+			break
+		}
+		fmt.Fprintf(&b, "| %s | `%s:%d` | %s | `%s` |\n", short(f.Commit), f.Path, f.Line, f.RuleID, f.Redacted)
+	}
+	b.WriteString("\nRemove each secret from every commit that adds it (amend or rebase, then force-push the branch) and rotate it: it may already be exposed.")
+	return b.String()
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// parseDate reads CodeCommit's "1484167798 -0800" author dates.
+func parseDate(s string) time.Time {
+	var secs int64
+	if _, err := fmt.Sscan(s, &secs); err != nil {
+		return time.Time{}
+	}
+	return time.Unix(secs, 0).UTC()
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

@@ -219,3 +219,33 @@ func TestAnnotationsSkipCommitMessages(t *testing.T) {
 		t.Errorf("summary lacks the message finding:\n%s", s)
 	}
 }
+
+// Pushing a branch back to a head whose check failed must not turn that
+// check green (it is judged against the default branch, not the push range).
+func TestAppRewindKeepsFailure(t *testing.T) {
+	gh := ghtest.NewServer(t)
+	gh.AddRepo("acme", "shop")
+	base := gh.Commit("acme", "shop", "main", "first", map[string]string{"a": "a\n"})
+	s := gh.Commit("acme", "shop", "feat", "key", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghTok + "\n"})
+	tip := gh.Commit("acme", "shop", "feat", "more", map[string]string{"b": "b\n"})
+	app, _ := newApp(t, gh)
+	push := func(before, after string) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]any{
+			"ref": "refs/heads/feat2", "before": before, "after": after,
+			"repository":   map[string]any{"name": "shop", "owner": map[string]any{"login": "acme"}, "clone_url": gh.URL + "/acme/shop.git", "default_branch": "main"},
+			"installation": map[string]any{"id": gh.Installation("acme")},
+		})
+		if err := app.Handle(context.Background(), "push", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(base, s) // the secret: failure on s
+	push(s, tip)  // a later commit on top
+	push(tip, s)  // force-pushed back to s: nothing new in the push range
+	for _, r := range gh.CheckRuns("acme", "shop") {
+		if r.HeadSHA == s && r.Conclusion != "failure" {
+			t.Errorf("check on the head with the secret is %s (%q)", r.Conclusion, r.Title)
+		}
+	}
+}

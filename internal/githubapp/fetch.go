@@ -51,7 +51,7 @@ func (f *Fetcher) Fetch(ctx context.Context, t Target, token string) (Fetched, e
 		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic "+auth)
 	}
 	fetch := func(specs ...string) error {
-		args := append([]string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", t.CloneURL}, specs...)
+		args := append([]string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", t.CloneURL}, specs...)
 		return run(ctx, dir, env, args...)
 	}
 	head := "refs/secretgate/head/" + t.Head
@@ -61,8 +61,10 @@ func (f *Fetcher) Fetch(ctx context.Context, t Target, token string) (Fetched, e
 	revs := []string{head, "--not"}
 	for _, ex := range t.Exclude {
 		ref := "refs/secretgate/base/" + ex
-		// The old tip of a force push may be gone; then the default branch
-		// stands in, so the scan never widens to all of history.
+		// The old tip of a force push may be gone. Then the default
+		// branch stands in, unless it is what was pushed: then nothing can
+		// bound the scan, and all of the head's history is scanned rather
+		// than too little.
 		if err := fetch("+" + ex + ":" + ref); err != nil {
 			t.ExcludeDefault = true
 			continue
@@ -72,7 +74,9 @@ func (f *Fetcher) Fetch(ctx context.Context, t Target, token string) (Fetched, e
 	if t.ExcludeDefault && t.DefaultBranch != "" {
 		ref := "refs/secretgate/default"
 		if err := fetch("+refs/heads/" + t.DefaultBranch + ":" + ref); err == nil {
-			revs = append(revs, ref)
+			if tip, err := output(ctx, dir, "rev-parse", ref); err == nil && tip != t.Head {
+				revs = append(revs, ref)
+			}
 		}
 	}
 	return Fetched{GitDir: dir, Revs: revs}, nil
@@ -88,6 +92,13 @@ func run(ctx context.Context, dir string, env []string, args ...string) error {
 		return fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+func output(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
 }
 
 // lock takes an exclusive flock on path.

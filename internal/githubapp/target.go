@@ -73,8 +73,9 @@ type delivery struct {
 }
 
 type suite struct {
-	HeadSHA string `json:"head_sha"`
-	Before  string `json:"before"`
+	HeadSHA    string `json:"head_sha"`
+	HeadBranch string `json:"head_branch"`
+	Before     string `json:"before"`
 }
 
 // targetFor reads a delivery of a handled event.
@@ -94,25 +95,34 @@ func targetFor(event string, payload []byte) (Target, error) {
 	if d.Action != "" {
 		t.Event += "." + d.Action
 	}
+	// A suite on a branch is judged like a push to it: against the default
+	// branch; on the default branch (or unknown), against its before.
 	fromSuite := func(head string, s suite) {
 		t.Head = head
-		if s.Before != "" && !isZeroSHA(s.Before) {
-			t.Exclude = []string{s.Before}
-		} else {
+		if s.HeadBranch != t.DefaultBranch && s.HeadBranch != "" || s.Before == "" || isZeroSHA(s.Before) {
 			t.ExcludeDefault = true
+		} else {
+			t.Exclude = []string{s.Before}
 		}
 	}
 	switch event {
 	case "push":
+		onDefault := d.Ref == "refs/heads/"+t.DefaultBranch
 		switch {
 		case d.Deleted || isZeroSHA(d.After):
 			t.Skip = "the ref was deleted"
+		case !strings.HasPrefix(d.Ref, "refs/heads/"):
+			// Check runs belong to commits that branches bring in; a tag
+			// names a tag object, on which GitHub takes no check run.
+			t.Skip = "not a branch"
+		case !onDefault:
+			// A branch is judged by everything it would bring into the
+			// default branch, not by the last push's range: pushing it
+			// back to an older head must not turn that head's check green.
+			t.Head, t.ExcludeDefault = d.After, true
 		case d.Created || isZeroSHA(d.Before):
-			t.Head = d.After
-			// A new branch: from the default branch, unless it is the
-			// default branch (the repository's first push: all of it).
-			t.ExcludeDefault = d.Ref != "refs/heads/"+t.DefaultBranch
-		default: // forced or not: what after adds to before, commit by commit
+			t.Head = d.After // the repository's first push: all of it
+		default: // the default branch: what after adds to before, commit by commit
 			t.Head, t.Exclude = d.After, []string{d.Before}
 		}
 	case "pull_request":

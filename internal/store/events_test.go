@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRecordPushEventIdempotent(t *testing.T) {
@@ -39,6 +40,31 @@ func TestRecordPushEventIdempotent(t *testing.T) {
 		}
 		if other, _ := s.Scanned(ctx, "other", []string{c1}); len(other) != 0 {
 			t.Errorf("scanned commits leak across repositories: %v", other)
+		}
+	})
+}
+
+func TestJobPayloadDroppedWhenDone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b testBackend) {
+		s := openTest(t, b)
+		ctx := context.Background()
+		for _, d := range []string{"d1", "d2"} {
+			if _, _, err := s.EnqueueJob(ctx, "push", d, []byte(`{"head_commit":{"message":"token ghp_x"}}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jobs, err := s.ClaimJobs(ctx, time.Now(), 2, time.Minute)
+		if err != nil || len(jobs) != 2 {
+			t.Fatalf("claim: %v %v", jobs, err)
+		}
+		s.JobDone(ctx, jobs[0].ID, time.Now())
+		s.JobFailed(ctx, jobs[1].ID, "gone", time.Now(), true)
+		var left int
+		if err := s.conn().queryRow(ctx, `SELECT count(*) FROM jobs WHERE length(payload) > 0`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Errorf("%d finished jobs still hold their payload", left)
 		}
 	})
 }

@@ -89,10 +89,12 @@ func (s *Store) ClaimJobs(ctx context.Context, now time.Time, limit int, lease t
 }
 
 // JobDone marks a running job done at the given time and ends its lease.
+// The payload is dropped: a webhook body carries commit messages and pull
+// request text, where people paste secrets, and a done job needs none of it.
 func (s *Store) JobDone(ctx context.Context, id int64, at time.Time) error {
 	err := s.write(ctx, func(tx conn) error {
-		res, err := tx.exec(ctx, `UPDATE jobs SET state = 'done', done_at = ?, leased_until = 0
-			WHERE id = ? AND state = 'running'`, millis(at), id)
+		res, err := tx.exec(ctx, `UPDATE jobs SET state = 'done', done_at = ?, leased_until = 0, payload = ?
+			WHERE id = ? AND state = 'running'`, millis(at), []byte{}, id)
 		if err != nil {
 			return err
 		}
@@ -111,11 +113,16 @@ func (s *Store) JobFailed(ctx context.Context, id int64, reason string, retryAt 
 	q := `UPDATE jobs SET state = 'queued', run_after = ?, last_error = ?, leased_until = 0
 		WHERE id = ? AND state = 'running'`
 	if final {
-		q = `UPDATE jobs SET state = 'failed', done_at = ?, last_error = ?, leased_until = 0
+		// Failed for good: the payload goes too (see JobDone).
+		q = `UPDATE jobs SET state = 'failed', done_at = ?, last_error = ?, leased_until = 0, payload = ?
 		WHERE id = ? AND state = 'running'`
 	}
+	args := []any{millis(retryAt), text(reason), id}
+	if final {
+		args = []any{millis(retryAt), text(reason), []byte{}, id}
+	}
 	err := s.write(ctx, func(tx conn) error {
-		res, err := tx.exec(ctx, q, millis(retryAt), text(reason), id)
+		res, err := tx.exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}

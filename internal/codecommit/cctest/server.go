@@ -81,6 +81,7 @@ type Server struct {
 	PageSize int
 	// BlobLimit is the largest blob GetBlob returns; larger ones answer
 	// FileTooLargeException (default 6 MiB, CodeCommit's API file limit).
+	// Set both before the first request.
 	BlobLimit int64
 
 	t       testing.TB

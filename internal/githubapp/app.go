@@ -103,6 +103,29 @@ func (a *App) installation(id int64) (*github.Client, *ghinstallation.Transport,
 // Handle processes one queued delivery. An error means "try again later";
 // RetryAfter says how much later when GitHub said so.
 func (a *App) Handle(ctx context.Context, event string, payload []byte) error {
+	err := a.handle(ctx, event, payload)
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil {
+		switch ge.Response.StatusCode {
+		case http.StatusUnauthorized: // a revoked token: fetch a new one next time
+			var d delivery
+			json.Unmarshal(payload, &d)
+			a.forget(d.Installation.ID)
+		case http.StatusNotFound, http.StatusGone: // repository renamed or deleted, app uninstalled
+			return permanent(err)
+		}
+	}
+	return err
+}
+
+// forget drops an installation's cached transport and token.
+func (a *App) forget(id int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.trans, id)
+}
+
+func (a *App) handle(ctx context.Context, event string, payload []byte) error {
 	switch event {
 	case "installation", "installation_repositories":
 		a.Log.Info("installation changed", "event", event)
@@ -119,6 +142,9 @@ func (a *App) Handle(ctx context.Context, event string, payload []byte) error {
 	t, err := targetFor(event, payload)
 	if err != nil {
 		return permanent(err)
+	}
+	if t.Skip == "" && t.Installation == 0 {
+		return permanent(errors.New("delivery names no installation"))
 	}
 	if t.Skip != "" {
 		a.Log.Info("nothing to scan", "repo", t.FullName(), "why", t.Skip)
@@ -258,7 +284,7 @@ func (a *App) conclude(ctx context.Context, gh *github.Client, t Target, runID, 
 	first := anns[:min(len(anns), 50)]
 	opts := github.UpdateCheckRunOptions{
 		Name:        CheckName,
-		ExternalID:  github.Ptr("push:" + strconv.FormatInt(pushID, 10)),
+		ExternalID:  github.Ptr(externalID(pushID, t.FullName())),
 		Status:      github.Ptr("completed"),
 		Conclusion:  github.Ptr(conclusion),
 		CompletedAt: &github.Timestamp{Time: time.Now()},
@@ -309,6 +335,11 @@ func (a *App) status(ctx context.Context, gh *github.Client, owner, repo, sha, c
 // (a commit message) have no place to mark; the summary lists them, and an
 // annotation on a path that is not in the commit could fail the request
 // that concludes the run.
+// externalID ties a check run to its record: "push:ID:OWNER/REPO".
+func externalID(pushID int64, repo string) string {
+	return "push:" + strconv.FormatInt(pushID, 10) + ":" + repo
+}
+
 func annotations(findings []scan.Finding) []*github.CheckRunAnnotation {
 	out := make([]*github.CheckRunAnnotation, 0, len(findings))
 	for _, f := range findings {
@@ -346,9 +377,17 @@ func summaryOf(findings []scan.Finding, known, commits int) string {
 		}
 		fmt.Fprintf(&b, "| %s | `%s:%d` | %s | `%s` |\n", short(f.Commit), mdEscape(f.Path), f.Line, f.RuleID, mdEscape(f.Redacted))
 	}
-	b.WriteString("\nTake each secret out of every commit that adds it and rotate it: it may already be exposed. " +
-		"Not a secret? Add `secretgate:allow` in a comment on the line, or use the buttons above (recorded and alerted).")
-	return b.String()
+	const advice = "\nTake each secret out of every commit that adds it and rotate it: it may already be exposed. " +
+		"Not a secret? Add `secretgate:allow` in a comment on the line, or use the buttons above (recorded and alerted)."
+	out := b.String()
+	// GitHub refuses a summary over 65,535 characters, and with it the
+	// conclusion: cut whole rows first.
+	const limit = 65535 - len(advice) - 200
+	if len(out) > limit {
+		cut := strings.LastIndex(out[:limit], "\n|")
+		out = out[:cut] + "\n\n… the table is cut short (see the annotations).\n"
+	}
+	return out + advice
 }
 
 func mdEscape(s string) string { return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s) }
@@ -379,17 +418,26 @@ func (a *App) bypass(ctx context.Context, payload []byte) error {
 	if !slices.Contains(policy.Reasons, reason) {
 		return permanent(fmt.Errorf("unknown action %q", reason))
 	}
-	pushID, err := strconv.ParseInt(strings.TrimPrefix(ext.CheckRun.ExternalID, "push:"), 10, 64)
-	if err != nil {
-		return permanent(fmt.Errorf("check run %d is not one of ours (external id %q)", d.CheckRun.ID, ext.CheckRun.ExternalID))
-	}
 	repo := d.Repository.Owner.Login + "/" + d.Repository.Name
+	idText, runRepo, _ := strings.Cut(strings.TrimPrefix(ext.CheckRun.ExternalID, "push:"), ":")
+	pushID, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || runRepo != repo {
+		return permanent(fmt.Errorf("check run %d is not one of ours in %s (external id %q)", d.CheckRun.ID, repo, ext.CheckRun.ExternalID))
+	}
 	gh, _, err := a.installation(d.Installation.ID)
 	if err != nil {
 		return permanent(err)
 	}
+	// One record per click, however often the delivery is retried.
+	eventID := fmt.Sprintf("github-action:%d:%s:%s", d.CheckRun.ID, reason, d.Sender.Login)
 	if a.Policy != nil && !a.Policy.MayBypass(d.Sender.Login) {
-		msg := fmt.Sprintf("%s may not bypass secretgate here.", d.Sender.Login)
+		refused := store.Push{Repo: repo, Pusher: d.Sender.Login, Source: "github", At: time.Now().UTC(), EventID: eventID,
+			Updates: []store.RefUpdate{{New: d.CheckRun.HeadSHA, Ref: "check_run.requested_action"}},
+			Verdict: store.VerdictRejected, Reason: "bypass refused: " + d.Sender.Login + " may not bypass"}
+		if _, err := a.Record.RecordPush(ctx, refused, nil, alert.ForPush(refused, nil)); err != nil && !errors.Is(err, store.ErrDuplicateEvent) {
+			return err
+		}
+		msg := fmt.Sprintf("%s may not bypass secretgate here; the findings stand (see the annotations).", d.Sender.Login)
 		_, _, err := gh.Checks.UpdateCheckRun(ctx, d.Repository.Owner.Login, d.Repository.Name, d.CheckRun.ID, github.UpdateCheckRunOptions{
 			Name:   CheckName,
 			Output: &github.CheckRunOutput{Title: github.Ptr("Bypass refused"), Summary: &msg},
@@ -406,10 +454,10 @@ func (a *App) bypass(ctx context.Context, payload []byte) error {
 		findings[i] = scan.Finding{RuleID: f.RuleID, Severity: sev, Origin: scan.Origin{Commit: f.Commit, Path: f.Path},
 			Line: f.Line, Column: f.Column, Redacted: f.Redacted, Fingerprint: f.Fingerprint}
 	}
-	push := store.Push{Repo: repo, Pusher: d.Sender.Login, Source: "github", At: time.Now().UTC(),
+	push := store.Push{Repo: repo, Pusher: d.Sender.Login, Source: "github", At: time.Now().UTC(), EventID: eventID,
 		Updates: []store.RefUpdate{{New: d.CheckRun.HeadSHA, Ref: "check_run.requested_action"}},
 		Verdict: store.VerdictBypassed, Reason: reason}
-	if _, err := a.Record.RecordPush(ctx, push, findings, alert.ForPush(push, findings)); err != nil {
+	if _, err := a.Record.RecordPush(ctx, push, findings, alert.ForPush(push, findings)); err != nil && !errors.Is(err, store.ErrDuplicateEvent) {
 		return fmt.Errorf("recording the bypass: %w", err)
 	}
 	title := fmt.Sprintf("%d %s accepted by %s (%s)", len(findings), plural(len(findings), "secret", "secrets"), d.Sender.Login, reason)

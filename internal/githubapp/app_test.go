@@ -249,3 +249,56 @@ func TestAppRewindKeepsFailure(t *testing.T) {
 		}
 	}
 }
+
+func TestBypassChecks(t *testing.T) {
+	gh := ghtest.NewServer(t)
+	gh.AddRepo("acme", "shop")
+	gh.AddRepo("acme", "bank")
+	base := gh.Commit("acme", "shop", "main", "first", map[string]string{"a": "a\n"})
+	head := gh.Commit("acme", "shop", "main", "key", map[string]string{"ci.env": "GITHUB_TOKEN=" + ghTok + "\n"})
+	app, st := newApp(t, gh)
+	ctx := context.Background()
+	if err := app.Handle(ctx, "push", pushPayload(gh, "acme", "shop", base, head)); err != nil {
+		t.Fatal(err)
+	}
+	run := gh.CheckRuns("acme", "shop")[0]
+	action := func(repo, who, ext string) []byte {
+		b, _ := json.Marshal(map[string]any{
+			"action": "requested_action", "requested_action": map[string]any{"identifier": "false_positive"},
+			"check_run":    map[string]any{"id": run.ID, "head_sha": head, "external_id": ext},
+			"repository":   map[string]any{"name": repo, "owner": map[string]any{"login": "acme"}},
+			"installation": map[string]any{"id": gh.Installation("acme")}, "sender": map[string]any{"login": who},
+		})
+		return b
+	}
+	// Another repository's check run id is not a way in.
+	if err := app.Handle(ctx, "check_run", action("bank", "lee", run.ExternalID)); err == nil || !Permanent(err) {
+		t.Errorf("cross-repository action: %v", err)
+	}
+	// A retried click records one bypass.
+	for range 2 {
+		if err := app.Handle(ctx, "check_run", action("shop", "lee", run.ExternalID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushes, _ := st.Pushes(ctx, 0)
+	n := 0
+	for _, p := range pushes {
+		if p.Verdict == store.VerdictBypassed {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d bypass records for one click", n)
+	}
+}
+
+func TestSummaryCapped(t *testing.T) {
+	var fs []scan.Finding
+	for i := range 110 {
+		fs = append(fs, scan.Finding{RuleID: "github-pat", Origin: scan.Origin{Path: strings.Repeat("d/", 500) + fmt.Sprint(i), Commit: "c"}, Line: 1, Redacted: "ghp_********"})
+	}
+	if s := summaryOf(fs, 0, 1); len(s) > 65535 || !strings.Contains(s, "cut short") {
+		t.Errorf("summary of %d characters", len(s))
+	}
+}

@@ -113,3 +113,21 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+type panicky struct{}
+
+func (panicky) Handle(context.Context, string, []byte) error { panic("boom") }
+
+func TestWorkerPanicFailsJob(t *testing.T) {
+	_, st := newApp(t, ghtest.NewServer(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st.EnqueueJob(ctx, "push", "p-1", []byte(`{}`))
+	go (&Workers{Jobs: st, Handler: panicky{}, N: 1, Poll: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(ctx)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, _ := st.JobCounts(ctx); c["failed"] == 1 {
+			return
+		}
+	}
+	t.Error("a panicking job was not failed")
+}

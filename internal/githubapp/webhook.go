@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-github/v88/github"
@@ -34,7 +37,15 @@ type Webhook struct {
 	Queue  Queue
 	Log    *slog.Logger
 	Queued func() // if set, called after a delivery is queued (wakes a worker)
+
+	once    sync.Once
+	reading chan struct{} // bounds the bodies held before their signature is known
 }
+
+// maxReading is how many deliveries may be read at once: a body is read
+// whole (up to MaxPayload) before its signature can be checked, so unsigned
+// traffic must not be able to hold more than this many in memory.
+const maxReading = 16
 
 // handled lists the events and actions the workers act on.
 var handled = map[string][]string{
@@ -65,8 +76,22 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "webhook secret not configured", http.StatusInternalServerError)
 		return
 	}
+	sig := r.Header.Get(github.SHA256SignatureHeader)
+	if !strings.HasPrefix(sig, "sha256=") { // go-github would take the algorithm from the prefix
+		log.Warn("delivery refused: no sha256 signature")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	contentType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")) // "application/json; charset=utf-8"
+	h.once.Do(func() { h.reading = make(chan struct{}, maxReading) })
+	select {
+	case h.reading <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxPayload)
-	payload, err := github.ValidatePayloadFromBody(r.Header.Get("Content-Type"), r.Body, r.Header.Get(github.SHA256SignatureHeader), h.Secret)
+	payload, err := github.ValidatePayloadFromBody(contentType, r.Body, sig, h.Secret)
+	<-h.reading
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

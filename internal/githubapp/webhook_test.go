@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -46,6 +47,12 @@ func sign(secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+func sha1Sign(secret, body []byte) string {
+	m := hmac.New(sha1.New, secret)
+	m.Write(body)
+	return "sha1=" + hex.EncodeToString(m.Sum(nil))
+}
+
 func payload(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -64,7 +71,7 @@ func TestSignatureVector(t *testing.T) {
 	q := &fakeQueue{}
 	h := Routes(&Webhook{Secret: []byte("It's a Secret to Everybody"), Queue: q, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	req := httptest.NewRequest("POST", "/webhooks/github", strings.NewReader("Hello, World!"))
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("X-GitHub-Event", "ping")
 	req.Header.Set("X-Hub-Signature-256", got)
 	rec := httptest.NewRecorder()
@@ -100,6 +107,7 @@ func TestWebhook(t *testing.T) {
 		{name: "installation", event: "installation", delivery: "d-10", file: "github-installation-created.json", code: 202, queued: "installation"},
 		{name: "unknown event", event: "star", delivery: "d-11", body: []byte(`{"action":"created"}`), code: 204},
 		{name: "no delivery id", event: "push", body: push, code: 400},
+		{name: "sha1 HMAC under the sha256 header", event: "push", delivery: "d-12", body: push, signature: sha1Sign(secret, push), code: 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package githubapp
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -94,7 +95,7 @@ func (w *Workers) loop(ctx context.Context) {
 func (w *Workers) run(ctx context.Context, j store.Job) {
 	log := w.Log.With("job", j.ID, "delivery", j.DeliveryID, "event", j.Kind, "attempt", j.Attempts)
 	jctx, cancel := context.WithTimeout(ctx, w.Lease)
-	err := w.Handler.Handle(jctx, j.Kind, j.Payload)
+	err := w.handle(jctx, j)
 	cancel()
 	// Marking the outcome outlives a shutdown: a finished job must not run again.
 	done := context.WithoutCancel(ctx)
@@ -118,6 +119,17 @@ func (w *Workers) run(ctx context.Context, j store.Job) {
 	if err := w.Jobs.JobFailed(done, j.ID, err.Error(), time.Now().Add(retry), final); err != nil {
 		log.Error("marking the job failed", "err", err)
 	}
+}
+
+// handle runs the handler, turning a panic into a permanent failure: a
+// delivery that crashes its worker would otherwise crash one after each lease.
+func (w *Workers) handle(ctx context.Context, j store.Job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = permanent(fmt.Errorf("panic: %v", p))
+		}
+	}()
+	return w.Handler.Handle(ctx, j.Kind, j.Payload)
 }
 
 // backoff is 10 s doubling per attempt, capped at 10 minutes.

@@ -4,7 +4,7 @@ BIN     := bin
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test race vet fmt-check bench demo clean
+.PHONY: all build test race vet fmt-check bench demo clean lambda
 
 all: build
 
@@ -31,6 +31,17 @@ bench: build
 # The main job on the embedded default: a real gate on a real repository.
 demo: build
 	./scripts/demo.sh $(BIN)/gatekeeper
+
+# The CodeCommit Lambda for the provided.al2023 runtime: bootstrap zips for
+# arm64 and x86_64. Built without cgo (the function's store is PostgreSQL).
+lambda:
+	@for arch in arm64 amd64; do \
+		mkdir -p $(BIN)/lambda/$$arch && \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' \
+			-o $(BIN)/lambda/$$arch/bootstrap ./cmd/gatekeeper && \
+		(cd $(BIN)/lambda/$$arch && rm -f ../gatekeeper-lambda-$$arch.zip && zip -q ../gatekeeper-lambda-$$arch.zip bootstrap) && \
+		echo "$(BIN)/lambda/gatekeeper-lambda-$$arch.zip"; \
+	done
 
 clean:
 	rm -rf $(BIN)

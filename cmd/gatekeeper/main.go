@@ -50,6 +50,10 @@ Run 'gatekeeper scan -h' for the scan flags.
 `
 
 func main() {
+	if onLambda() && len(os.Args) == 1 {
+		runLambda() // the CodeCommit front door
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// SECRETGATE_CPUPROFILE=FILE writes a CPU profile, for `go tool pprof`.

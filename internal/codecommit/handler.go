@@ -25,6 +25,7 @@ type API interface {
 	GetBlob(context.Context, *cc.GetBlobInput, ...func(*cc.Options)) (*cc.GetBlobOutput, error)
 	PostCommentForPullRequest(context.Context, *cc.PostCommentForPullRequestInput, ...func(*cc.Options)) (*cc.PostCommentForPullRequestOutput, error)
 	UpdatePullRequestApprovalState(context.Context, *cc.UpdatePullRequestApprovalStateInput, ...func(*cc.Options)) (*cc.UpdatePullRequestApprovalStateOutput, error)
+	GetPullRequest(context.Context, *cc.GetPullRequestInput, ...func(*cc.Options)) (*cc.GetPullRequestOutput, error)
 }
 
 // Record is the part of the store the handler uses.
@@ -87,11 +88,20 @@ func (h *Handler) change(ctx context.Context, c Change) error {
 		p.Verdict, p.Reason = store.VerdictBypassed, "approval rules overridden on pull request "+c.PullRequestID
 		return h.record(ctx, p, nil)
 	}
-	stop := c.Old
+	// A push is new commits: walk back to where the ref was, or to what
+	// was scanned before. A pull request is judged by all it would bring
+	// into its destination, back to the merge base, scanned before or not:
+	// otherwise a commit removing a secret would approve a branch whose
+	// history still holds it.
+	stops, skipScanned := []string{c.Old}, true
 	if c.Kind == KindPullRequest {
-		stop = c.Destination
+		base, err := h.mergeBase(ctx, c)
+		if err != nil {
+			return err
+		}
+		stops, skipScanned = []string{base, c.Destination}, false
 	}
-	commits, truncated, err := h.newCommits(ctx, c.Repo, c.Head, stop)
+	commits, truncated, err := h.newCommits(ctx, c.Repo, c.Head, stops, skipScanned)
 	if err != nil {
 		return err
 	}
@@ -137,15 +147,35 @@ func (h *Handler) record(ctx context.Context, p store.Push, findings []scan.Find
 	return err
 }
 
-// newCommits walks back from head through GetCommit until stop, commits
-// scanned before, or the bound; newest first.
-func (h *Handler) newCommits(ctx context.Context, repo, head, stop string) ([]*types.Commit, bool, error) {
+// mergeBase asks CodeCommit where the pull request's source left its
+// destination.
+func (h *Handler) mergeBase(ctx context.Context, c Change) (string, error) {
+	out, err := h.API.GetPullRequest(ctx, &cc.GetPullRequestInput{PullRequestId: &c.PullRequestID})
+	if err != nil {
+		return "", fmt.Errorf("GetPullRequest %s: %w", c.PullRequestID, err)
+	}
+	for _, t := range out.PullRequest.PullRequestTargets {
+		if aws.ToString(t.RepositoryName) == c.Repo {
+			return aws.ToString(t.MergeBase), nil
+		}
+	}
+	return c.Destination, nil
+}
+
+// newCommits walks back from head through GetCommit until one of stops,
+// commits scanned before (if skipScanned), or the bound; newest first.
+func (h *Handler) newCommits(ctx context.Context, repo, head string, stops []string, skipScanned bool) ([]*types.Commit, bool, error) {
 	limit := h.MaxCommits
 	if limit <= 0 {
 		limit = DefaultMaxCommits
 	}
 	var out []*types.Commit
-	seen := map[string]bool{stop: true}
+	seen := map[string]bool{}
+	for _, s := range stops {
+		if s != "" {
+			seen[s] = true
+		}
+	}
 	queue := []string{head}
 	for len(queue) > 0 {
 		id := queue[0]
@@ -154,12 +184,14 @@ func (h *Handler) newCommits(ctx context.Context, repo, head, stop string) ([]*t
 			continue
 		}
 		seen[id] = true
-		known, err := h.Record.Scanned(ctx, repo, []string{id})
-		if err != nil {
-			return nil, false, err
-		}
-		if known[id] {
-			continue
+		if skipScanned {
+			known, err := h.Record.Scanned(ctx, repo, []string{id})
+			if err != nil {
+				return nil, false, err
+			}
+			if known[id] {
+				continue
+			}
 		}
 		if len(out) == limit {
 			return out, true, nil

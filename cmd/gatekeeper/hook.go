@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/secretgate/secretgate/internal/alert"
 	"github.com/secretgate/secretgate/internal/gate"
 	"github.com/secretgate/secretgate/internal/gitsrc"
 	"github.com/secretgate/secretgate/internal/hook"
@@ -25,13 +27,15 @@ import (
 
 func runHook(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if len(args) == 0 {
-		return 0, fmt.Errorf("%w: hook needs install, pre-receive, pre-commit or pre-push", errUsage)
+		return 0, fmt.Errorf("%w: hook needs install, pre-receive, rescan, pre-commit or pre-push", errUsage)
 	}
 	switch args[0] {
 	case "install":
 		return hookInstall(args[1:], stdout, stderr)
 	case "pre-receive":
 		return preReceive(ctx, args[1:], stdin, stderr), nil
+	case "rescan":
+		return rescan(ctx, args[1:], stdout, stderr)
 	case "pre-commit":
 		return clientHook(ctx, "pre-commit", args[1:], stdin, stderr)
 	case "pre-push":
@@ -272,4 +276,100 @@ func prePushRevs(r io.Reader) ([]string, error) {
 		}
 	}
 	return revs, sc.Err()
+}
+
+// rescan scans what fail-open pushes let in unscanned, now that their
+// commits are in the repository: each such push gets a record of its own
+// (once: keyed by the original push) and an alert when secrets are found.
+func rescan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("hook rescan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "policy file (`FILE`; default: secretgate.toml in the repository)")
+	gitDir := fs.String("git-dir", ".", "the repository (`DIR`)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	pol, err := loadPolicy(*config, *gitDir)
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := pol.LoadRules()
+	if err != nil {
+		return 0, err
+	}
+	key, err := readOrCreateKey(pol.KeyFile)
+	if err != nil {
+		return 0, err
+	}
+	s, err := scan.New(cfg, scan.Options{FingerprintKey: key, IgnoreInlineAllow: !pol.InlineAllow})
+	if err != nil {
+		return 0, err
+	}
+	st, err := store.Open(ctx, pol.StorePath)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	repo := hook.Env(os.Getenv).Repo(*gitDir)
+	pushes, err := st.Pushes(ctx, 0)
+	if err != nil {
+		return 0, err
+	}
+	found := 0
+	for _, p := range pushes {
+		if p.Verdict != store.VerdictFailedOpen || len(p.Unscanned) == 0 || p.Repo != repo {
+			continue
+		}
+		var findings []scan.Finding
+		commits := 0
+		for _, u := range p.Unscanned {
+			if strings.Trim(u.New, "0") == "" {
+				continue
+			}
+			revs := []string{u.New}
+			if strings.Trim(u.Old, "0") != "" {
+				revs = append(revs, "--not", u.Old)
+			}
+			stats, err := gitsrc.Scan(ctx, gitsrc.Options{Dir: *gitDir, Revs: revs}, s, func(f scan.Finding) { findings = append(findings, f) })
+			if err != nil {
+				return 0, fmt.Errorf("push %d, %s: %w", p.ID, u.Ref, err)
+			}
+			commits += stats.Commits
+		}
+		known, err := st.Bypassed(ctx, repo, fingerprints(findings))
+		if err != nil {
+			return 0, err
+		}
+		var unknown []scan.Finding
+		for _, f := range findings {
+			if !known[f.Fingerprint] {
+				unknown = append(unknown, f)
+			}
+		}
+		r := store.Push{Repo: repo, Pusher: p.Pusher, Source: "rescan", Updates: p.Unscanned, Commits: commits,
+			EventID: fmt.Sprintf("rescan:%d", p.ID), Verdict: store.VerdictAccepted, Reason: fmt.Sprintf("later scan of push %d", p.ID)}
+		if len(unknown) > 0 {
+			r.Verdict = store.VerdictRejected
+		}
+		if _, err := st.RecordPush(ctx, r, unknown, alert.ForPush(r, unknown)); errors.Is(err, store.ErrDuplicateEvent) {
+			continue
+		} else if err != nil {
+			return 0, err
+		}
+		found += len(unknown)
+		fmt.Fprintf(stdout, "gatekeeper: push %d (%s): %d commits scanned, %d secrets\n", p.ID, p.Pusher, commits, len(unknown))
+	}
+	startDelivery(pol, *gitDir)
+	if found > 0 {
+		return exitFindings, nil
+	}
+	return exitClean, nil
+}
+
+func fingerprints(fs []scan.Finding) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Fingerprint
+	}
+	return out
 }

@@ -435,6 +435,22 @@ func TestPreReceiveBudget(t *testing.T) {
 				if a := s.waitAlerts(1); !strings.Contains(a[0].Message, `"verdict":"failed_open"`) {
 					t.Errorf("alert: %+v", a[0])
 				}
+				// The later scan finds what went in, once. (Run in this
+				// process, whose delivery child needs the SNS settings too.)
+				t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+				t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+				t.Setenv("AWS_REGION", snstest.Region)
+				r := gatekeeper(t, "", "hook", "rescan", "--git-dir", s.bare, "--config", s.policy)
+				if r.code != 1 || !strings.Contains(r.stdout, "1 commits scanned, 1 secrets") {
+					t.Errorf("rescan: code %d\n%s%s", r.code, r.stdout, r.stderr)
+				}
+				if r := gatekeeper(t, "", "hook", "rescan", "--git-dir", s.bare, "--config", s.policy); r.code != 0 || r.stdout != "" {
+					t.Errorf("second rescan: code %d\n%s", r.code, r.stdout)
+				}
+				if p, _ := s.store().Pushes(context.Background(), 0); p[0].Source != "rescan" || p[0].Verdict != store.VerdictRejected {
+					t.Errorf("rescan record: %+v", p[0])
+				}
+				s.waitAlerts(2)
 			}
 		})
 	}

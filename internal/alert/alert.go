@@ -81,7 +81,7 @@ func ForPush(p store.Push, findings []scan.Finding) []store.Alert {
 	switch p.Verdict {
 	case store.VerdictRejected:
 		verb := "blocked"
-		if p.Source == "codecommit" { // a push CodeCommit took before the scan
+		if p.Source == "codecommit" || p.Source == "rescan" { // already in the repository
 			verb = "found"
 		}
 		subject = fmt.Sprintf("secretgate: %d %s %s in %s (push by %s)", n, plural(n, "secret"), verb, p.Repo, pusher)

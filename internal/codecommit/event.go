@@ -37,7 +37,8 @@ type Change struct {
 var ErrIgnored = errors.New("event not handled")
 
 // ParseEvent reads a Lambda event: a CodeCommit repository trigger
-// ({"Records": […]}) or an EventBridge event.
+// ({"Records": […]}) or an EventBridge event. It may return changes and an
+// error together: the event's good parts, and what was wrong with the rest.
 func ParseEvent(raw []byte) ([]Change, error) {
 	var probe struct {
 		Records    json.RawMessage `json:"Records"`
@@ -77,6 +78,7 @@ func parseTrigger(raw []byte) ([]Change, error) {
 		return nil, fmt.Errorf("trigger event: %w", err)
 	}
 	var out []Change
+	var bad []error
 	for _, r := range ev.Records {
 		if r.EventSource != "aws:codecommit" {
 			continue
@@ -87,7 +89,9 @@ func parseTrigger(raw []byte) ([]Change, error) {
 				continue
 			}
 			if err := checkCommitID(ref.Commit); err != nil {
-				return nil, fmt.Errorf("trigger event %s, %s: %w", r.EventID, ref.Ref, err)
+				// One bad reference must not drop the others of the event.
+				bad = append(bad, fmt.Errorf("trigger event %s, %s: %w", r.EventID, ref.Ref, err))
+				continue
 			}
 			out = append(out, Change{
 				EventID: fmt.Sprintf("%s/%d", r.EventID, i), Kind: KindPush,
@@ -95,7 +99,7 @@ func parseTrigger(raw []byte) ([]Change, error) {
 			})
 		}
 	}
-	return out, nil
+	return out, errors.Join(bad...)
 }
 
 func parseEventBridge(raw []byte) ([]Change, error) {

@@ -2,6 +2,8 @@ package codecommit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,13 +63,19 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) error {
 		return nil
 	}
 	if err != nil {
-		// A malformed event will not get better by retrying it.
+		// A malformed event (or part of one) will not get better by
+		// retrying it: say so, and handle what is good in it.
 		h.Log.Error("bad event", "err", err)
-		return nil
 	}
 	var errs []error
 	for _, c := range changes {
-		if err := h.change(ctx, c); err != nil {
+		err := h.change(ctx, c)
+		var missing *types.CommitIdDoesNotExistException
+		if errors.As(err, &missing) {
+			h.Log.Error("the event names a commit CodeCommit does not have", "repo", c.Repo, "ref", c.Ref, "err", err)
+			continue // a retry cannot make it exist
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s: %w", c.Repo, c.Ref, err))
 		}
 	}
@@ -106,12 +114,14 @@ func (h *Handler) change(ctx context.Context, c Change) error {
 		return err
 	}
 	var found []scan.Finding
+	var skipped []string
 	for _, cm := range commits {
-		fs, err := h.scanCommit(ctx, c.Repo, cm)
+		fs, sk, err := h.scanCommit(ctx, c.Repo, cm)
 		if err != nil {
 			return err
 		}
 		found = append(found, fs...)
+		skipped = append(skipped, sk...)
 	}
 	findings, err := h.unknown(ctx, c.Repo, found)
 	if err != nil {
@@ -122,18 +132,33 @@ func (h *Handler) change(ctx context.Context, c Change) error {
 		p.ScannedCommits = append(p.ScannedCommits, aws.ToString(cm.CommitId))
 	}
 	p.Verdict = store.VerdictAccepted
-	if len(findings) > 0 {
+	var unscanned []string
+	if truncated {
+		unscanned = append(unscanned, fmt.Sprintf("commits older than the newest %d", len(commits)))
+	}
+	if len(skipped) > 0 {
+		unscanned = append(unscanned, fmt.Sprintf("%d files too large to read (%s)", len(skipped), strings.Join(skipped[:min(len(skipped), 3)], ", ")))
+	}
+	switch {
+	case len(findings) > 0:
 		p.Verdict = store.VerdictRejected
 		p.Reason = "secrets in the repository: remove them from history and rotate them"
+	case len(unscanned) > 0:
+		// Content went unscanned: never a silent pass. A pull request is
+		// refused (failed closed); a push, which is already in, is alerted.
+		p.Verdict, p.Unscanned = store.VerdictFailedOpen, p.Updates
+		if c.Kind == KindPullRequest {
+			p.Verdict = store.VerdictFailedClosed
+		}
 	}
-	if truncated {
-		p.Reason = strings.TrimPrefix(p.Reason+"; ", "; ") + fmt.Sprintf("only the newest %d commits were scanned", len(commits))
+	if len(unscanned) > 0 {
+		p.Reason = strings.TrimPrefix(p.Reason+"; ", "; ") + "not scanned: " + strings.Join(unscanned, "; ")
 	}
 	if err := h.record(ctx, p, findings); err != nil {
 		return err
 	}
 	if c.Kind == KindPullRequest {
-		return h.answerPullRequest(ctx, c, findings)
+		return h.answerPullRequest(ctx, c, findings, unscanned)
 	}
 	return nil
 }
@@ -209,14 +234,13 @@ func (h *Handler) newCommits(ctx context.Context, repo, head string, stops []str
 
 // scanCommit scans the lines a commit adds against every parent (the same
 // rule as history scans: a merge adds what no parent has), and its message.
-func (h *Handler) scanCommit(ctx context.Context, repo string, cm *types.Commit) ([]scan.Finding, error) {
+func (h *Handler) scanCommit(ctx context.Context, repo string, cm *types.Commit) (findings []scan.Finding, skipped []string, err error) {
 	id := aws.ToString(cm.CommitId)
 	origin := scan.Origin{Commit: id, Message: firstLine(aws.ToString(cm.Message))}
 	if a := cm.Author; a != nil {
 		origin.Author, origin.Email = aws.ToString(a.Name), aws.ToString(a.Email)
 		origin.Date = parseDate(aws.ToString(a.Date))
 	}
-	var findings []scan.Finding
 	msg := origin
 	msg.Path = gitsrc.MessagePath
 	findings = append(findings, h.Scanner.Scan(scan.Fragment{Origin: msg, Text: []byte(aws.ToString(cm.Message))}).Findings...)
@@ -236,7 +260,7 @@ func (h *Handler) scanCommit(ctx context.Context, repo string, cm *types.Commit)
 	for _, parent := range parents {
 		diffs, err := h.differences(ctx, repo, parent, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, d := range diffs {
 			if d.ChangeType == types.ChangeTypeEnumDeleted || d.AfterBlob == nil || aws.ToString(d.AfterBlob.Mode) == "160000" {
@@ -261,17 +285,24 @@ func (h *Handler) scanCommit(ctx context.Context, repo string, cm *types.Commit)
 			continue // some parent already has this file as it is
 		}
 		after, err := h.blob(ctx, repo, ch.after)
+		if errors.Is(err, errTooLarge) {
+			skipped = append(skipped, path)
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if after == nil {
-			continue // too large: not read
+			continue // binary
 		}
 		var befores [][]byte
 		for _, b := range ch.befores {
 			before, err := h.blob(ctx, repo, b)
+			if errors.Is(err, errTooLarge) {
+				before, err = nil, nil // compare with nothing: every line counts as added
+			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			befores = append(befores, before)
 		}
@@ -283,7 +314,7 @@ func (h *Handler) scanCommit(ctx context.Context, repo string, cm *types.Commit)
 		o.Path = path
 		findings = append(findings, h.Scanner.Scan(scan.Fragment{Origin: o, Text: text, Lines: lines}).Findings...)
 	}
-	return findings, nil
+	return findings, skipped, nil
 }
 
 // differences lists a commit's changes against one parent ("" for none),
@@ -305,13 +336,17 @@ func (h *Handler) differences(ctx context.Context, repo, parent, commit string) 
 	return all, nil
 }
 
-// blob reads a blob; nil when it is over the size limit.
+// errTooLarge marks a blob the handler could not read: its content was not
+// scanned, which the record and the answer must say.
+var errTooLarge = errors.New("too large to read")
+
+// blob reads a blob as the text the engine scans (UTF-16 decoded, so that a
+// cut into added lines keeps its meaning); nil for binary content.
 func (h *Handler) blob(ctx context.Context, repo, id string) ([]byte, error) {
 	out, err := h.API.GetBlob(ctx, &cc.GetBlobInput{RepositoryName: &repo, BlobId: aws.String(id)})
 	var tooLarge *types.FileTooLargeException
 	if errors.As(err, &tooLarge) {
-		h.Log.Warn("blob too large to read", "repo", repo, "blob", id)
-		return nil, nil
+		return nil, errTooLarge
 	}
 	if err != nil {
 		return nil, fmt.Errorf("GetBlob %s: %w", short(id), err)
@@ -321,9 +356,13 @@ func (h *Handler) blob(ctx context.Context, repo, id string) ([]byte, error) {
 		max = 6 << 20
 	}
 	if int64(len(out.Content)) > max {
+		return nil, errTooLarge
+	}
+	text, ok := scan.Text(out.Content)
+	if !ok {
 		return nil, nil
 	}
-	return out.Content, nil
+	return text, nil
 }
 
 func (h *Handler) unknown(ctx context.Context, repo string, found []scan.Finding) ([]scan.Finding, error) {
@@ -348,43 +387,66 @@ func (h *Handler) unknown(ctx context.Context, repo string, found []scan.Finding
 }
 
 // answerPullRequest approves the revision through the scanner's approval
-// rule when it is clean, and revokes the approval with a comment listing
-// the findings when it is not.
-func (h *Handler) answerPullRequest(ctx context.Context, c Change, findings []scan.Finding) error {
+// rule when it is clean and fully scanned; otherwise it revokes the
+// approval first (that is what blocks the merge) and then comments why.
+func (h *Handler) answerPullRequest(ctx context.Context, c Change, findings []scan.Finding, unscanned []string) error {
 	state := types.ApprovalStateApprove
-	if len(findings) > 0 {
+	if len(findings) > 0 || len(unscanned) > 0 {
 		state = types.ApprovalStateRevoke
-		if _, err := h.API.PostCommentForPullRequest(ctx, &cc.PostCommentForPullRequestInput{
-			RepositoryName: &c.Repo, PullRequestId: &c.PullRequestID,
-			BeforeCommitId: &c.Destination, AfterCommitId: &c.Head,
-			Content:            aws.String(comment(findings)),
-			ClientRequestToken: aws.String("secretgate-" + c.EventID), // a retry posts no second comment
-		}); err != nil {
-			return fmt.Errorf("commenting on pull request %s: %w", c.PullRequestID, err)
-		}
 	}
-	_, err := h.API.UpdatePullRequestApprovalState(ctx, &cc.UpdatePullRequestApprovalStateInput{
+	if _, err := h.API.UpdatePullRequestApprovalState(ctx, &cc.UpdatePullRequestApprovalStateInput{
 		PullRequestId: &c.PullRequestID, RevisionId: &c.RevisionID, ApprovalState: state,
-	})
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("setting the approval of pull request %s: %w", c.PullRequestID, err)
+	}
+	if state == types.ApprovalStateApprove {
+		return nil
+	}
+	body := comment(findings, unscanned)
+	sum := sha256.Sum256([]byte(body))
+	if _, err := h.API.PostCommentForPullRequest(ctx, &cc.PostCommentForPullRequestInput{
+		RepositoryName: &c.Repo, PullRequestId: &c.PullRequestID,
+		BeforeCommitId: &c.Destination, AfterCommitId: &c.Head,
+		Content: aws.String(body),
+		// A retry of the same answer posts no second comment; a different
+		// answer (the branch moved) is a different request.
+		ClientRequestToken: aws.String("secretgate-" + hex.EncodeToString(sum[:8]) + "-" + c.EventID),
+	}); err != nil {
+		return fmt.Errorf("commenting on pull request %s: %w", c.PullRequestID, err)
 	}
 	return nil
 }
 
-func comment(findings []scan.Finding) string {
+// maxComment stays under CodeCommit's 10,240-character comment limit.
+const maxComment = 9500
+
+func comment(findings []scan.Finding, unscanned []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**secretgate: %d secret(s) found in this pull request.** The scanner's approval is revoked until they are gone.\n\n", len(findings))
-	b.WriteString("| commit | location | rule | preview |\n|---|---|---|---|\n")
-	for i, f := range findings {
-		if i == 50 {
-			fmt.Fprintf(&b, "\n… and %d more.\n", len(findings)-50)
-			break
-		}
-		fmt.Fprintf(&b, "| %s | `%s:%d` | %s | `%s` |\n", short(f.Commit), f.Path, f.Line, f.RuleID, f.Redacted)
+	if len(findings) > 0 {
+		fmt.Fprintf(&b, "**secretgate: %d secret(s) found in this pull request.** The scanner's approval is revoked until they are gone.\n\n", len(findings))
 	}
-	b.WriteString("\nRemove each secret from every commit that adds it (amend or rebase, then force-push the branch) and rotate it: it may already be exposed.")
+	if len(unscanned) > 0 {
+		fmt.Fprintf(&b, "**secretgate could not scan all of this pull request** (%s), so it cannot approve it.\n\n", mdEscape(strings.Join(unscanned, "; ")))
+	}
+	const tail = "\nRemove each secret from every commit that adds it (amend or rebase, then force-push the branch) and rotate it: it may already be exposed."
+	if len(findings) > 0 {
+		b.WriteString("| commit | location | rule | preview |\n|---|---|---|---|\n")
+		for i, f := range findings {
+			row := fmt.Sprintf("| %s | `%s:%d` | %s | `%s` |\n", short(f.Commit), mdEscape(f.Path), f.Line, f.RuleID, mdEscape(f.Redacted))
+			if b.Len()+len(row)+len(tail)+64 > maxComment {
+				fmt.Fprintf(&b, "\n… and %d more.\n", len(findings)-i)
+				break
+			}
+			b.WriteString(row)
+		}
+		b.WriteString(tail)
+	}
 	return b.String()
+}
+
+// mdEscape keeps a path or preview inside its table cell and code span.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", "\\|", "`", "'", "\n", " ", "\r", " ").Replace(s)
 }
 
 func firstLine(s string) string {

@@ -226,3 +226,77 @@ func (f *fixture) noLeaks(t *testing.T) {
 		}
 	}
 }
+
+func TestUnscannedIsNeverApproved(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(f *fixture)
+		want  string
+	}{
+		{"walk cut at the bound", func(f *fixture) {
+			f.h.MaxCommits = 3
+			for i := range 5 {
+				f.cc.Commit("shop", "feature", fmt.Sprint(i), map[string]string{fmt.Sprintf("f%d.txt", i): "x\n"})
+			}
+		}, "commits older than the newest 3"},
+		{"file over the size limit", func(f *fixture) {
+			f.cc.BlobLimit = 1 << 10
+			f.cc.Commit("shop", "feature", "dump", map[string]string{"dump.sql": strings.Repeat("-- filler line\n", 200)})
+		}, "1 files too large to read (dump.sql)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.cc.AddRepo("shop")
+			f.cc.Commit("shop", "main", "first", map[string]string{"a.txt": "a\n"})
+			tt.setup(f)
+			prID := f.cc.OpenPullRequest("shop", "feature", "main")
+			if err := f.h.Handle(context.Background(), prEvent("u-1", "pullRequestCreated", f.cc.PullRequest(prID))); err != nil {
+				t.Fatal(err)
+			}
+			if ap := f.cc.Approvals(prID); len(ap) != 1 || ap[0].State != "REVOKE" {
+				t.Errorf("approvals: %+v", ap)
+			}
+			if cm := f.cc.Comments(prID); len(cm) != 1 || !strings.Contains(cm[0].Content, tt.want) {
+				t.Errorf("comments: %+v", cm)
+			}
+			if p := f.pushes(t); p[0].Verdict != store.VerdictFailedClosed || !strings.Contains(p[0].Reason, tt.want) {
+				t.Errorf("record: %+v", p[0])
+			}
+		})
+	}
+}
+
+func TestUTF16Appended(t *testing.T) {
+	f := newFixture(t)
+	f.cc.AddRepo("shop")
+	utf16le := func(s string) string {
+		b := []byte{0xFF, 0xFE}
+		for _, r := range s {
+			b = append(b, byte(r), 0)
+		}
+		return string(b)
+	}
+	first := f.cc.Commit("shop", "main", "settings", map[string]string{"win.ini": utf16le("[x]\r\nname=shop\r\n")})
+	_ = first
+	head := f.cc.Commit("shop", "main", "key", map[string]string{"win.ini": utf16le("[x]\r\nname=shop\r\nkey=" + awsKey + "\r\n")})
+	if err := f.h.Handle(context.Background(), trigger("u16", "shop", "refs/heads/main", head)); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.pushes(t); p[0].Verdict != store.VerdictRejected {
+		t.Errorf("UTF-16 secret missed: %+v", p[0])
+	}
+}
+
+func TestCommentCappedAndEscaped(t *testing.T) {
+	var fs []scan.Finding
+	for i := range 200 {
+		fs = append(fs, scan.Finding{RuleID: "github-pat", Origin: scan.Origin{Commit: "c0ffee00", Path: fmt.Sprintf("src/main/java/com/acme/%03d/Conf`ig|x\n**bold**.java", i)}, Line: 1, Redacted: "ghp_********"})
+	}
+	c := comment(fs, nil)
+	if len(c) > 10240 || !strings.Contains(c, "more.") {
+		t.Errorf("comment of %d characters", len(c))
+	}
+	if strings.Contains(c, "\n**bold**") || strings.Contains(c, "Conf`ig") {
+		t.Errorf("path not escaped:\n%s", c[:400])
+	}
+}

@@ -42,3 +42,8 @@ func utf16ToUTF8(b []byte, bigEndian bool) []byte {
 	}
 	return out
 }
+
+// Text is the text the engine would scan in b: UTF-16 with a byte-order
+// mark decoded to UTF-8; ok is false for binary content. Sources that cut a
+// file into its added lines decode first, or the cut loses the mark.
+func Text(b []byte) (text []byte, ok bool) { return decode(b) }

@@ -1,0 +1,144 @@
+// Command dashboard is secretgate's watch: CloudTrail in, evidence out.
+//
+// Exit codes: 0 done, 1 some input files failed (the rest went in), 2 usage
+// or a failure that stopped the command.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/secretgate/secretgate/internal/cloudtrail"
+	"github.com/secretgate/secretgate/internal/cloudtrail/gen"
+)
+
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitError  = 2
+)
+
+const usage = `dashboard: CloudTrail in, evidence out
+
+Usage:
+  dashboard ingest [--db FILE] PATH...   read CloudTrail files (.json, .json.gz, AWSLogs folders) into the database
+  dashboard gen --out DIR [--days N] [--events N] [--seed N] [--start YYYY-MM-DD] [--inventory FILE]
+                                         write a generated organisation's CloudTrail in the S3 layout
+
+Exit codes: 0 done, 1 some files failed (the rest went in), 2 usage or error.
+`
+
+const defaultDB = "secretgate-dashboard.db"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd()))))
+}
+
+// run is the whole program minus the process; tty says whether stderr is a
+// terminal (progress is shown there only).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	switch args[0] {
+	case "ingest":
+		return ingest(ctx, args[1:], stdout, stderr, tty)
+	case "gen":
+		return generate(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "dashboard: unknown command %q\n\n%s", args[0], usage)
+	return exitError
+}
+
+func ingest(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", defaultDB, "the dashboard's SQLite database")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "dashboard ingest: name at least one file or folder")
+		return exitError
+	}
+	db, err := cloudtrail.Open(ctx, *dbPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard ingest: %v\n", err)
+		return exitError
+	}
+	defer db.Close()
+	var opt cloudtrail.Options
+	if tty {
+		opt.Progress = func(s cloudtrail.Stats) {
+			fmt.Fprintf(stderr, "\r%d files, %d records, %d events, %.0f records/s ", s.Files+len(s.Failed), s.Records, s.Events, s.PerSecond())
+		}
+	}
+	st, err := db.Ingest(ctx, fs.Args(), opt)
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	for _, fe := range st.Failed {
+		fmt.Fprintf(stderr, "dashboard ingest: skipped %v\n", fe)
+	}
+	fmt.Fprintf(stdout, "%d files (%d failed), %d records, %d events, %d new, in %s (%.0f records/s)\n",
+		st.Files+len(st.Failed), len(st.Failed), st.Records, st.Events, st.Inserted,
+		st.Elapsed.Round(time.Millisecond), st.PerSecond())
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard ingest: %v\n", err)
+		return exitError
+	}
+	if len(st.Failed) > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func generate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "folder to write AWSLogs/… into")
+	cfg := gen.Config{}
+	fs.IntVar(&cfg.Days, "days", 14, "days of activity")
+	fs.IntVar(&cfg.Events, "events", 100000, "about how many records to write")
+	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed: the same seed writes the same files")
+	fs.StringVar(&cfg.Inventory, "inventory", "", "also write the secrets, as `aws secretsmanager list-secrets` prints them, to this file")
+	start := fs.String("start", "", "first day, YYYY-MM-DD (default: the days before today, UTC)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "dashboard gen: --out DIR is required and takes no arguments")
+		return exitError
+	}
+	if *start != "" {
+		t, err := time.Parse(time.DateOnly, *start)
+		if err != nil {
+			fmt.Fprintf(stderr, "dashboard gen: --start: %v\n", err)
+			return exitError
+		}
+		cfg.Start = t
+	} else {
+		cfg.Start = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -cfg.Days)
+	}
+	st, err := gen.Write(*out, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard gen: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "%d records in %d files under %s\n", st.Records, st.Files, *out)
+	return exitOK
+}

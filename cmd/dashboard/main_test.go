@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestIngestExitCodes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "d.db")
+	var out, errs bytes.Buffer
+	if code := run(ctx, []string{"ingest", "--db", db, "../../internal/cloudtrail/testdata"}, &out, &errs, false); code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errs.String())
+	}
+	if !strings.Contains(out.String(), "19 files (0 failed), 71 records") {
+		t.Errorf("summary: %s", out.String())
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"Records":[{"eventID":`), 0o644)
+	out.Reset()
+	errs.Reset()
+	if code := run(ctx, []string{"ingest", "--db", db, bad, "../../internal/cloudtrail/testdata/kms-DisableKey.json"}, &out, &errs, false); code != exitFailed {
+		t.Fatalf("exit %d with a corrupt file", code)
+	}
+	if !strings.Contains(errs.String(), "skipped "+bad+": record 1") || !strings.Contains(out.String(), "2 files (1 failed)") {
+		t.Errorf("stderr %q stdout %q", errs.String(), out.String())
+	}
+	if code := run(ctx, []string{"ingest", "--db", db}, &out, &errs, false); code != exitError {
+		t.Errorf("no paths: exit %d", code)
+	}
+	if code := run(ctx, []string{"ingest", "--db", db, filepath.Join(dir, "missing")}, &out, &errs, false); code != exitError {
+		t.Errorf("missing path: exit %d", code)
+	}
+}
+
+func TestGen(t *testing.T) {
+	dir := t.TempDir()
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), []string{"gen", "--out", dir, "--days", "1", "--events", "500", "--start", "2026-01-05"}, &out, &errs, false); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "AWSLogs")); err != nil {
+		t.Error(err)
+	}
+}

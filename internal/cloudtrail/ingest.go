@@ -1,0 +1,298 @@
+package cloudtrail
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/secretgate/secretgate/internal/progress"
+)
+
+// Options tune an ingest; the zero value is sensible.
+type Options struct {
+	// Workers is how many files are decoded at once (default: GOMAXPROCS).
+	Workers int
+	// TxRows is how many rows go in one transaction (default 50,000:
+	// larger transactions write each index page to the WAL fewer times).
+	TxRows int
+	// Progress, when set, is called every progress.Interval while the
+	// ingest runs, and once at the end.
+	Progress func(Stats)
+}
+
+// Stats are an ingest's figures.
+type Stats struct {
+	Files    int           // files read to their end
+	Records  int64         // CloudTrail records read (including from failed files, up to the failure)
+	Events   int64         // rows those records made
+	Inserted int64         // rows new to the database (re-ingested ones are not)
+	Failed   []*FileError  // files that could not be read to their end
+	Elapsed  time.Duration //
+}
+
+// PerSecond is the ingest rate in records per second.
+func (s Stats) PerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Records) / s.Elapsed.Seconds()
+}
+
+const batchRows = 512 // rows handed from a decoder to the writer at once
+
+type batch struct{ rows []Event }
+
+// Ingest reads the CloudTrail files under paths (see Files) into the events
+// table. Files are decoded in parallel and written by one writer, in
+// transactions of Options.TxRows rows, with INSERT … ON CONFLICT DO
+// NOTHING: re-ingesting a file adds nothing.
+//
+// A file that cannot be read to its end (bad gzip, bad JSON, not a
+// CloudTrail file) is listed in Stats.Failed and the ingest goes on; the
+// records before the damage are kept, as they are genuine. The error is
+// for what stops the whole ingest: a path that does not exist, the
+// database, or ctx.
+func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, error) {
+	start := time.Now()
+	files, err := Files(paths)
+	if err != nil {
+		return Stats{}, fmt.Errorf("cloudtrail: %w", err)
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.TxRows <= 0 {
+		opt.TxRows = 50000
+	}
+
+	var (
+		nFiles, nRecords, nEvents, nInserted atomic.Int64
+		mu                                   sync.Mutex
+		failed                               []*FileError
+	)
+	snapshot := func() Stats {
+		mu.Lock()
+		f := append([]*FileError(nil), failed...)
+		mu.Unlock()
+		return Stats{
+			Files:    int(nFiles.Load()),
+			Records:  nRecords.Load(),
+			Events:   nEvents.Load(),
+			Inserted: nInserted.Load(),
+			Failed:   f,
+			Elapsed:  time.Since(start),
+		}
+	}
+	var stopProgress func() = func() {}
+	if opt.Progress != nil {
+		stopProgress = progress.Start(func() { opt.Progress(snapshot()) })
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan string)
+	batches := make(chan *batch, 2*opt.Workers)
+	free := sync.Pool{New: func() any { return &batch{rows: make([]Event, 0, batchRows)} }}
+
+	var decoders sync.WaitGroup
+	for range opt.Workers {
+		decoders.Go(func() {
+			rd := newReader()
+			for name := range work {
+				b := free.Get().(*batch)
+				var nerr error
+				n, err := rd.readFile(name, func(r *record) error {
+					b.rows, nerr = normalise(b.rows, r, name)
+					if nerr != nil {
+						return nerr
+					}
+					if len(b.rows) >= batchRows {
+						select {
+						case batches <- b:
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+						b = free.Get().(*batch)
+					}
+					return nil
+				})
+				nRecords.Add(int64(n))
+				if len(b.rows) > 0 {
+					select {
+					case batches <- b:
+					case <-ctx.Done():
+					}
+				} else {
+					free.Put(b)
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						continue
+					}
+					var fe *FileError
+					if !errors.As(err, &fe) {
+						fe = &FileError{File: name, Err: err}
+					}
+					mu.Lock()
+					failed = append(failed, fe)
+					mu.Unlock()
+					continue
+				}
+				nFiles.Add(1)
+			}
+		})
+	}
+	go func() {
+		defer close(work)
+		for _, f := range files {
+			select {
+			case work <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		decoders.Wait()
+		close(batches)
+	}()
+
+	werr := d.write(ctx, batches, opt.TxRows, func(b *batch, inserted int64) {
+		nEvents.Add(int64(len(b.rows)))
+		nInserted.Add(inserted)
+		clear(b.rows) // drop the strings, keep the capacity
+		b.rows = b.rows[:0]
+		free.Put(b)
+	})
+	if werr != nil {
+		cancel()
+		for range batches { // let the decoders finish
+		}
+	}
+	stopProgress()
+	st := snapshot()
+	if werr != nil {
+		return st, fmt.Errorf("cloudtrail: %s: %w", d.path, werr)
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// rowsPerInsert is how many rows one INSERT statement carries: fewer
+// statements, fewer trips through database/sql and into SQLite.
+const rowsPerInsert = 32
+
+const insertHead = `INSERT INTO events (
+	event_id, event_time, event_source, event_name, region, account_id,
+	principal, principal_type, session_name, mfa, source_ip, user_agent,
+	secret_id, key_id, parameter_name, error_code, error_message, is_read, via, file
+) VALUES `
+
+const insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const columns = 20
+
+func insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(insertHead)
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(insertRow)
+	}
+	b.WriteString(" ON CONFLICT (event_id) DO NOTHING")
+	return b.String()
+}
+
+func appendArgs(args []any, e *Event) []any {
+	return append(args, e.ID, e.Time, e.Source, e.Name, e.Region, e.Account,
+		e.Principal, e.PrincipalType, e.SessionName, e.MFA, e.SourceIP, e.UserAgent,
+		e.SecretID, e.KeyID, e.Parameter, e.ErrorCode, e.ErrorMessage, e.Read, e.Via, e.File)
+}
+
+// write inserts the batches in transactions of about txRows rows, calling
+// done for each batch once it is inserted.
+func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done func(*batch, int64)) error {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	manySQL, oneSQL := insertSQL(rowsPerInsert), insertSQL(1)
+	args := make([]any, 0, rowsPerInsert*columns)
+	exec := func(stmt *sql.Stmt, rows []Event) (int64, error) {
+		args = args[:0]
+		for i := range rows {
+			args = appendArgs(args, &rows[i])
+		}
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := res.RowsAffected()
+		return n, nil
+	}
+	for {
+		b, ok := <-batches
+		if !ok {
+			return nil
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		many, err := tx.PrepareContext(ctx, manySQL)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		one, err := tx.PrepareContext(ctx, oneSQL)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		rows := 0
+		for {
+			var inserted int64
+			rest := b.rows
+			for len(rest) > 0 {
+				stmt, k := many, rowsPerInsert
+				if len(rest) < rowsPerInsert {
+					stmt, k = one, 1
+				}
+				n, err := exec(stmt, rest[:k])
+				if err != nil {
+					tx.Rollback()
+					return err
+				}
+				inserted += n
+				rest = rest[k:]
+			}
+			rows += len(b.rows)
+			done(b, inserted)
+			if rows >= txRows {
+				break
+			}
+			if b, ok = <-batches; !ok {
+				break
+			}
+		}
+		many.Close()
+		one.Close()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+	}
+}

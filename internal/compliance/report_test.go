@@ -1,0 +1,126 @@
+package compliance
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretgate/secretgate/internal/cloudtrail"
+)
+
+func TestWeek(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-W48": "2026-11-23 – 2026-11-29",
+		"2026-W01": "2025-12-29 – 2026-01-04",
+		"2020-W53": "2020-12-28 – 2021-01-03",
+	} {
+		w, err := Week(in)
+		if err != nil || w.String() != want {
+			t.Errorf("Week(%s) = %v, %v; want %s", in, w, err, want)
+		}
+	}
+	for _, bad := range []string{"2026-48", "2026-W54", "2021-W53", "soon"} {
+		if _, err := Week(bad); err == nil {
+			t.Errorf("Week(%q): no error", bad)
+		}
+	}
+	if got := LastWeek(time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC)).String(); got != "2026-11-23 – 2026-11-29" {
+		t.Errorf("LastWeek = %s", got)
+	}
+}
+
+const (
+	acct    = "111122223333"
+	secretA = "arn:aws:secretsmanager:eu-west-1:" + acct + ":secret:prod/payments/db"
+	secretB = "arn:aws:secretsmanager:eu-west-1:" + acct + ":secret:prod/search/api-key"
+	appRole = "arn:aws:iam::" + acct + ":role/payments-prod"
+	sso     = "arn:aws:iam::" + acct + ":role/AWSReservedSSO_Admin_0123456789abcdef"
+	bg      = "arn:aws:iam::" + acct + ":role/break-glass"
+)
+
+type ev struct {
+	day                       int // day of week 2026-W48 (0 = Monday); negative: the week before
+	name, source              string
+	principal, ptype, session string
+	mfa, read                 int
+	secret, key, errorCode    string
+}
+
+func seed(t *testing.T) *cloudtrail.DB {
+	t.Helper()
+	db, err := cloudtrail.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	monday := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	evs := []ev{
+		{-3, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-1", 0, 1, secretA, "", ""},
+		{0, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-1", 0, 1, secretA, "", ""},
+		{1, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-2", 0, 1, secretA, "", ""},
+		{2, "GetSecretValue", "secretsmanager", sso, "AssumedRole", "dana@example.com", 0, 1, secretA, "", ""},
+		{2, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-2", 0, 1, secretB, "", "AccessDenied"},
+		{3, "AssumeRole", "sts", bg, "AssumedRole", "lee", 1, 0, "", "", ""},
+		{3, "GetSecretValue", "secretsmanager", bg, "AssumedRole", "lee", 1, 1, secretB, "", ""},
+		{3, "DeleteSecret", "secretsmanager", sso, "AssumedRole", "dana@example.com", 0, 0, secretB, "", ""},
+		{4, "ScheduleKeyDeletion", "kms", sso, "AssumedRole", "dana@example.com", 1, 0, "", "arn:aws:kms:eu-west-1:" + acct + ":key/k1", ""},
+		{4, "RotationFailed", "secretsmanager", "secretsmanager.amazonaws.com", "AWSService", "", 0, 0, secretA, "", ""},
+		{5, "RotationSucceeded", "secretsmanager", "secretsmanager.amazonaws.com", "AWSService", "", 0, 0, secretA, "", ""},
+		{8, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-9", 0, 1, secretA, "", ""}, // next week
+	}
+	for i, e := range evs {
+		_, err := db.SQL().Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
+			principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name,
+			error_code, error_message, is_read, via, file) VALUES (?, ?, ?, ?, 'eu-west-1', ?, ?, ?, ?, ?, '', '', ?, ?, '', ?, '', ?, '', 't')`,
+			fmt.Sprint("e", i), monday.AddDate(0, 0, e.day).Add(time.Duration(i)*time.Minute).UnixMilli(), e.source+".amazonaws.com", e.name,
+			acct, e.principal, e.ptype, e.session, e.mfa, e.secret, e.key, e.errorCode, e.read)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+func TestReports(t *testing.T) {
+	db := seed(t)
+	w, _ := Week("2026-W48")
+	tests := []struct {
+		r    *Report
+		want []string // rows, cells joined with " | "
+	}{
+		{Access, []string{
+			secretA + " | " + appRole + " | 2 | 2026-11-23T09:01:00Z | 2026-11-24T09:02:00Z | no | no",
+			secretA + " | " + sso + " | 1 | 2026-11-25T09:03:00Z | 2026-11-25T09:03:00Z | yes | yes",
+			secretB + " | " + bg + " | 1 | 2026-11-26T09:06:00Z | 2026-11-26T09:06:00Z | yes | no",
+		}},
+		{Denied, []string{"2026-11-25T09:04:00Z | " + appRole + " | secretsmanager:GetSecretValue | " + secretB + " | AccessDenied"}},
+		{BreakGlass, []string{bg + " | lee | yes | 2026-11-26T09:05:00Z | 2026-11-26T09:06:00Z | 2 | 1"}},
+		{UnsafeChanges, []string{"2026-11-26T09:07:00Z | " + sso + " | secretsmanager:DeleteSecret | " + secretB}},
+		{Rotations, []string{secretA + " | 1 | 1 | 2026-11-28T09:10:00Z | 2026-11-27T09:09:00Z"}},
+		{Headline, []string{
+			"secret reads | 4 | 1", "secrets read | 2 | 1", "readers | 3 | 1",
+			"denied attempts | 1 | 0", "break-glass sessions | 1 | 0", "rotation failures | 1 | 0",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.r.Name, func(t *testing.T) {
+			tab, err := Run(context.Background(), db.SQL(), tt.r, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, row := range tab.Rows {
+				if len(row) != len(tt.r.Columns) {
+					t.Fatalf("row has %d cells, report names %d columns", len(row), len(tt.r.Columns))
+				}
+				got = append(got, strings.Join(row, " | "))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

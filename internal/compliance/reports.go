@@ -1,0 +1,126 @@
+package compliance
+
+import "strings"
+
+func sprintf(format, arg string) string { return strings.Replace(format, "%s", arg, 1) }
+
+// humanSQL tells people from workloads: IAM users, the root user, and
+// sessions of IAM Identity Center (SSO) permission sets are people.
+const humanSQL = `(principal_type IN ('IAMUser', 'Root') OR principal LIKE '%:role/AWSReservedSSO\_%' ESCAPE '\')`
+
+const isoTime = `strftime('%Y-%m-%dT%H:%M:%SZ', %s / 1000, 'unixepoch')`
+
+// Access: who read which secret in the window.
+var Access = &Report{
+	Name:    "access",
+	Title:   "Secret reads by principal",
+	Meaning: "Every successful read of a secret in the window, by the principal behind it. A new reader did not read that secret in the previous window; a human reader is a person, not a workload.",
+	Columns: []string{"secret", "principal", "reads", "first_read", "last_read", "new_reader", "human"},
+	SQLite: `
+SELECT e.secret_id, e.principal, count(*),
+       ` + sprintf(isoTime, "min(e.event_time)") + `, ` + sprintf(isoTime, "max(e.event_time)") + `,
+       CASE WHEN EXISTS (SELECT 1 FROM events p
+                         WHERE p.secret_id = e.secret_id AND p.principal = e.principal AND p.is_read = 1 AND p.error_code = ''
+                           AND p.event_time >= :prev_from AND p.event_time < :from) THEN 'no' ELSE 'yes' END,
+       CASE WHEN max(` + humanSQL + `) = 1 THEN 'yes' ELSE 'no' END
+FROM events e
+WHERE e.is_read = 1 AND e.error_code = '' AND e.secret_id <> '' AND e.event_time >= :from AND e.event_time < :to
+GROUP BY e.secret_id, e.principal
+ORDER BY e.secret_id, count(*) DESC, e.principal`,
+}
+
+// Denied: attempts refused by IAM or a resource policy.
+var Denied = &Report{
+	Name:    "denied",
+	Title:   "Denied attempts on secrets, keys and parameters",
+	Meaning: "Calls to Secrets Manager, KMS or Parameter Store that were refused. Repeated denials from one principal suggest probing or a broken deployment.",
+	Columns: []string{"time", "principal", "action", "target", "error"},
+	SQLite: `
+SELECT ` + sprintf(isoTime, "event_time") + `, principal, replace(event_source, '.amazonaws.com', '') || ':' || event_name,
+       CASE WHEN secret_id <> '' THEN secret_id WHEN key_id <> '' THEN key_id ELSE parameter_name END,
+       error_code
+FROM events
+WHERE error_code IN ('AccessDenied', 'AccessDeniedException')
+  AND event_source IN ('secretsmanager.amazonaws.com', 'kms.amazonaws.com', 'ssm.amazonaws.com')
+  AND event_time >= :from AND event_time < :to
+ORDER BY event_time, event_id`,
+}
+
+// BreakGlass: sessions of a break-glass role and what they read.
+var BreakGlass = &Report{
+	Name:    "break-glass",
+	Title:   "Break-glass sessions",
+	Meaning: "Every session of a role named break-glass: who (the session name), whether MFA was used, when, and how many secrets it read.",
+	Columns: []string{"role", "session", "mfa", "first_seen", "last_seen", "calls", "secrets_read"},
+	SQLite: `
+SELECT principal, session_name, CASE WHEN max(mfa) = 1 THEN 'yes' ELSE 'NO' END,
+       ` + sprintf(isoTime, "min(event_time)") + `, ` + sprintf(isoTime, "max(event_time)") + `,
+       count(*), count(DISTINCT CASE WHEN is_read = 1 AND error_code = '' THEN secret_id END)
+FROM events
+WHERE principal LIKE '%:role/%break-glass%' AND event_time >= :from AND event_time < :to
+GROUP BY principal, session_name
+ORDER BY min(event_time)`,
+}
+
+// UnsafeChanges: destructive or policy changes made without MFA.
+var UnsafeChanges = &Report{
+	Name:    "unsafe-changes",
+	Title:   "Deletes, policy changes and key disables without MFA",
+	Meaning: "Changes that can lose or expose a secret, made by a session without multi-factor authentication.",
+	Columns: []string{"time", "principal", "action", "target"},
+	SQLite: `
+SELECT ` + sprintf(isoTime, "event_time") + `, principal, replace(event_source, '.amazonaws.com', '') || ':' || event_name,
+       CASE WHEN secret_id <> '' THEN secret_id ELSE key_id END
+FROM events
+WHERE event_name IN ('DeleteSecret', 'PutResourcePolicy', 'DeleteResourcePolicy', 'ScheduleKeyDeletion',
+                     'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation', 'RemoveRegionsFromReplication')
+  AND mfa = 0 AND error_code = '' AND principal_type NOT IN ('AWSService')
+  AND event_time >= :from AND event_time < :to
+ORDER BY event_time, event_id`,
+}
+
+// Rotations: how each secret's rotation went in the window.
+var Rotations = &Report{
+	Name:    "rotations",
+	Title:   "Rotation results by secret",
+	Meaning: "Rotations Secrets Manager ran in the window, by secret: successes, failures, and the last of each.",
+	Columns: []string{"secret", "succeeded", "failed", "last_success", "last_failure"},
+	SQLite: `
+SELECT secret_id,
+       sum(event_name = 'RotationSucceeded'), sum(event_name = 'RotationFailed'),
+       ` + sprintf(isoTime, "max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END)") + `,
+       ` + sprintf(isoTime, "max(CASE WHEN event_name = 'RotationFailed' THEN event_time END)") + `
+FROM events
+WHERE event_name IN ('RotationSucceeded', 'RotationFailed') AND secret_id <> ''
+  AND event_time >= :from AND event_time < :to
+GROUP BY secret_id
+ORDER BY sum(event_name = 'RotationFailed') DESC, secret_id`,
+}
+
+// Headline: the figures on the first page, with the previous window's.
+var Headline = &Report{
+	Name:    "headline",
+	Title:   "Headline figures",
+	Meaning: "The week at a glance, against the week before.",
+	Columns: []string{"figure", "this_window", "previous_window"},
+	SQLite: `
+WITH w(name, lo, hi) AS (SELECT 'this', :from, :to UNION ALL SELECT 'prev', :prev_from, :from),
+f AS (
+  SELECT w.name,
+    (SELECT count(*) FROM events WHERE is_read = 1 AND error_code = '' AND secret_id <> '' AND event_time >= w.lo AND event_time < w.hi) AS reads,
+    (SELECT count(DISTINCT secret_id) FROM events WHERE is_read = 1 AND error_code = '' AND secret_id <> '' AND event_time >= w.lo AND event_time < w.hi) AS secrets,
+    (SELECT count(DISTINCT principal) FROM events WHERE is_read = 1 AND error_code = '' AND secret_id <> '' AND event_time >= w.lo AND event_time < w.hi) AS readers,
+    (SELECT count(*) FROM events WHERE error_code IN ('AccessDenied', 'AccessDeniedException') AND event_time >= w.lo AND event_time < w.hi) AS denied,
+    (SELECT count(DISTINCT session_name) FROM events WHERE principal LIKE '%:role/%break-glass%' AND event_time >= w.lo AND event_time < w.hi) AS break_glass,
+    (SELECT count(*) FROM events WHERE event_name = 'RotationFailed' AND event_time >= w.lo AND event_time < w.hi) AS rotation_failures
+  FROM w)
+SELECT 'secret reads', (SELECT reads FROM f WHERE name = 'this'), (SELECT reads FROM f WHERE name = 'prev')
+UNION ALL SELECT 'secrets read', (SELECT secrets FROM f WHERE name = 'this'), (SELECT secrets FROM f WHERE name = 'prev')
+UNION ALL SELECT 'readers', (SELECT readers FROM f WHERE name = 'this'), (SELECT readers FROM f WHERE name = 'prev')
+UNION ALL SELECT 'denied attempts', (SELECT denied FROM f WHERE name = 'this'), (SELECT denied FROM f WHERE name = 'prev')
+UNION ALL SELECT 'break-glass sessions', (SELECT break_glass FROM f WHERE name = 'this'), (SELECT break_glass FROM f WHERE name = 'prev')
+UNION ALL SELECT 'rotation failures', (SELECT rotation_failures FROM f WHERE name = 'this'), (SELECT rotation_failures FROM f WHERE name = 'prev')`,
+}
+
+// All are the weekly report's tables, in order.
+var All = []*Report{Headline, Access, Rotations, Denied, BreakGlass, UnsafeChanges}

@@ -11,13 +11,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/secretgate/secretgate/internal/cloudtrail"
 	"github.com/secretgate/secretgate/internal/cloudtrail/gen"
+	"github.com/secretgate/secretgate/internal/compliance"
+	"github.com/secretgate/secretgate/internal/export"
 )
 
 const (
@@ -32,6 +36,9 @@ Usage:
   dashboard ingest [--db FILE] PATH...   read CloudTrail files (.json, .json.gz, AWSLogs folders) into the database
   dashboard gen --out DIR [--days N] [--events N] [--seed N] [--start YYYY-MM-DD] [--inventory FILE]
                                          write a generated organisation's CloudTrail in the S3 layout
+
+  dashboard report [--db FILE] [--week YYYY-Www] [--format csv|text] [--out DIR]
+                                         the weekly evidence (default: last complete ISO week)
 
 Exit codes: 0 done, 1 some files failed (the rest went in), 2 usage or error.
 `
@@ -56,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		return ingest(ctx, args[1:], stdout, stderr, tty)
 	case "gen":
 		return generate(args[1:], stdout, stderr)
+	case "report":
+		return report(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -140,5 +149,70 @@ func generate(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	fmt.Fprintf(stdout, "%d records in %d files under %s\n", st.Records, st.Files, *out)
+	return exitOK
+}
+
+// report runs the weekly reports and writes them as CSV files or text.
+func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", defaultDB, "the database (`FILE`)")
+	week := fs.String("week", "", "ISO week (`YYYY-Www`); default: the last complete one")
+	format := fs.String("format", "text", "csv or text")
+	out := fs.String("out", ".", "where CSV files go (`DIR`)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	w := compliance.LastWeek(time.Now())
+	if *week != "" {
+		var err error
+		if w, err = compliance.Week(*week); err != nil {
+			fmt.Fprintln(stderr, "dashboard:", err)
+			return exitError
+		}
+	} else {
+		y, n := w.From.ISOWeek()
+		*week = fmt.Sprintf("%d-W%02d", y, n)
+	}
+	db, err := cloudtrail.Open(ctx, *dbPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashboard:", err)
+		return exitError
+	}
+	defer db.Close()
+	var tables []*compliance.Table
+	for _, r := range compliance.All {
+		t, err := compliance.Run(ctx, db.SQL(), r, w)
+		if err != nil {
+			fmt.Fprintln(stderr, "dashboard:", err)
+			return exitError
+		}
+		tables = append(tables, t)
+	}
+	switch *format {
+	case "csv":
+		paths, err := export.CSV(*out, *week, tables)
+		if err != nil {
+			fmt.Fprintln(stderr, "dashboard:", err)
+			return exitError
+		}
+		for _, p := range paths {
+			fmt.Fprintln(stdout, p)
+		}
+	case "text":
+		fmt.Fprintf(stdout, "secretgate weekly evidence, %s (%s)\n", *week, w)
+		for _, t := range tables {
+			fmt.Fprintf(stdout, "\n%s (%d rows)\n", t.Report.Title, len(t.Rows))
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, strings.Join(t.Columns, "\t"))
+			for _, row := range t.Rows {
+				fmt.Fprintln(tw, strings.Join(row, "\t"))
+			}
+			tw.Flush()
+		}
+	default:
+		fmt.Fprintf(stderr, "dashboard: --format %q: want csv or text (PDF is not built yet)\n", *format)
+		return exitError
+	}
 	return exitOK
 }

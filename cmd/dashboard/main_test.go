@@ -48,3 +48,31 @@ func TestGen(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"gen", "--out", filepath.Join(dir, "trail"), "--days", "10", "--events", "20000", "--start", "2026-11-20"}, &out, &errb, false); code != 0 {
+		t.Fatalf("gen: %d %s", code, errb.String())
+	}
+	db := filepath.Join(dir, "d.db")
+	if code := run(ctx, []string{"ingest", "--db", db, filepath.Join(dir, "trail")}, &out, &errb, false); code != 0 {
+		t.Fatalf("ingest: %d %s", code, errb.String())
+	}
+	out.Reset()
+	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W48", "--format", "csv", "--out", filepath.Join(dir, "out")}, &out, &errb, false); code != 0 {
+		t.Fatalf("report: %d %s", code, errb.String())
+	}
+	files := strings.Fields(out.String())
+	if len(files) != 6 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") {
+		t.Fatalf("files %v", files)
+	}
+	head, _ := os.ReadFile(files[0])
+	if !strings.HasPrefix(string(head), "figure,this_window,previous_window\r\nsecret reads,") {
+		t.Errorf("headline.csv:\n%s", head)
+	}
+	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W99"}, &out, &errb, false); code != 2 || !strings.Contains(errb.String(), "want YYYY-Www") {
+		t.Errorf("bad week: %d %s", code, errb.String())
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/secretgate/secretgate/internal/athena"
 	"github.com/secretgate/secretgate/internal/cloudtrail"
 	"github.com/secretgate/secretgate/internal/cloudtrail/gen"
 	"github.com/secretgate/secretgate/internal/compliance"
@@ -39,6 +40,8 @@ Usage:
 
   dashboard report [--db FILE] [--week YYYY-Www] [--format csv|text] [--out DIR]
                                          the weekly evidence (default: last complete ISO week)
+  dashboard athena ddl --bucket NAME [--prefix P] [--accounts A,B] [--regions R,S]
+                                         the Athena table for your trail, with partition projection
 
 Exit codes: 0 done, 1 some files failed (the rest went in), 2 usage or error.
 `
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		return generate(args[1:], stdout, stderr)
 	case "report":
 		return report(ctx, args[1:], stdout, stderr)
+	case "athena":
+		return athenaCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -214,5 +219,34 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dashboard: --format %q: want csv or text (PDF is not built yet)\n", *format)
 		return exitError
 	}
+	return exitOK
+}
+
+// athenaCmd prints the Athena table definition for a CloudTrail trail.
+func athenaCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "ddl" {
+		fmt.Fprintln(stderr, "dashboard: athena needs ddl")
+		return exitError
+	}
+	fs := flag.NewFlagSet("athena ddl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bucket := fs.String("bucket", "", "the trail's S3 bucket (`NAME`)")
+	prefix := fs.String("prefix", "", "the trail's key prefix, if any")
+	accounts := fs.String("accounts", "", "account ids, comma-separated (empty: every query names its account)")
+	regions := fs.String("regions", "", "regions, comma-separated (empty: every query names its region)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitError
+	}
+	if *bucket == "" {
+		fmt.Fprintln(stderr, "dashboard: athena ddl needs --bucket")
+		return exitError
+	}
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	fmt.Fprintln(stdout, athena.DDL(*bucket, *prefix, split(*accounts), split(*regions)))
 	return exitOK
 }

@@ -76,3 +76,18 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("bad week: %d %s", code, errb.String())
 	}
 }
+
+func TestAthenaDDLCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"athena", "ddl", "--bucket", "acme-trail", "--regions", "eu-west-1"}, &out, &errb, false); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"CREATE EXTERNAL TABLE", "'projection.region.values'='eu-west-1'", "s3://acme-trail/AWSLogs/${account}/CloudTrail/${region}/${date}"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("ddl lacks %q", want)
+		}
+	}
+	if code := run(context.Background(), []string{"athena", "ddl"}, &out, &errb, false); code != 2 {
+		t.Errorf("no bucket: code %d", code)
+	}
+}

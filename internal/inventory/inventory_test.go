@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -247,5 +248,55 @@ func TestJoinsWithGeneratedEvents(t *testing.T) {
 	if err := db.QueryRow(`SELECT COUNT(*) FROM secrets WHERE name <> service || '/' || environment || '/' || substr(name, length(service || '/' || environment || '/') + 1)
 		OR service = '' OR environment = ''`).Scan(&mismatched); err != nil || mismatched != 0 {
 		t.Errorf("%d secrets whose service/environment tags did not come through (%v)", mismatched, err)
+	}
+}
+
+func TestDatesAndIntervals(t *testing.T) {
+	dates := []struct {
+		in   string
+		want string // "" for an error
+	}{
+		{`"2026-01-10T08:00:00.123000+00:00"`, "2026-01-10T08:00:00.123Z"},
+		{`"2026-01-10T03:00:00-05:00"`, "2026-01-10T08:00:00Z"},
+		{`"2026-01-10T08:00:00Z"`, "2026-01-10T08:00:00Z"},
+		{`"2026-01-10 08:00:00"`, "2026-01-10T08:00:00Z"},
+		{`1768032000.123`, "2026-01-10T08:00:00.123Z"},
+		{`1.768032E9`, "2026-01-10T08:00:00Z"},
+		{`"1768032000"`, "2026-01-10T08:00:00Z"},
+		{`null`, "0001-01-01T00:00:00Z"},
+		{`"NaN"`, ""},
+		{`1e400`, ""},
+		{`"yesterday"`, ""},
+		{`true`, ""},
+	}
+	for _, d := range dates {
+		var v cliTime
+		err := json.Unmarshal([]byte(d.in), &v)
+		switch {
+		case d.want == "" && err == nil:
+			t.Errorf("%s: %v, want an error", d.in, v.Time)
+		case d.want != "" && (err != nil || !v.Time.Equal(at(d.want))):
+			t.Errorf("%s: %v, %v, want %s", d.in, v.Time, err, d.want)
+		}
+	}
+	intervals := []struct {
+		after    int64
+		schedule string
+		want     int
+	}{
+		{30, "", 30},
+		{0, "rate(10 days)", 10},
+		{0, "rate(1 day)", 1},
+		{7, "rate(7 days)", 7},
+		{0, "rate(4 hours)", 0},
+		{0, "cron(0 16 1,15 * ? *)", 0},
+		{1, "cron(0 8 * * ? *)", 0},
+		{0, "rate(days)", 0},
+		{0, "", 0},
+	}
+	for _, i := range intervals {
+		if got := rotationDays(i.after, i.schedule); got != i.want {
+			t.Errorf("rotationDays(%d, %q) = %d, want %d", i.after, i.schedule, got, i.want)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/secretgate/secretgate/internal/cloudtrail/gen"
 	"github.com/secretgate/secretgate/internal/compliance"
 	"github.com/secretgate/secretgate/internal/export"
+	"github.com/secretgate/secretgate/internal/inventory"
 )
 
 const (
@@ -40,6 +41,7 @@ Usage:
 
   dashboard report [--db FILE] [--week YYYY-Www] [--format csv|text] [--out DIR]
                                          the weekly evidence (default: last complete ISO week)
+  dashboard inventory import [--db FILE] FILE   the JSON of aws secretsmanager list-secrets
   dashboard athena ddl --bucket NAME [--prefix P] [--accounts A,B] [--regions R,S]
                                          the Athena table for your trail, with partition projection
 
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		return report(ctx, args[1:], stdout, stderr)
 	case "athena":
 		return athenaCmd(args[1:], stdout, stderr)
+	case "inventory":
+		return inventoryCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -248,5 +252,39 @@ func athenaCmd(args []string, stdout, stderr io.Writer) int {
 		return strings.Split(s, ",")
 	}
 	fmt.Fprintln(stdout, athena.DDL(*bucket, *prefix, split(*accounts), split(*regions)))
+	return exitOK
+}
+
+// inventoryCmd imports the secret inventory.
+func inventoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "import" {
+		fmt.Fprintln(stderr, "dashboard: inventory needs import")
+		return exitError
+	}
+	fs := flag.NewFlagSet("inventory import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", defaultDB, "the database (`FILE`)")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "dashboard: inventory import needs one FILE (aws secretsmanager list-secrets > FILE)")
+		return exitError
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "dashboard:", err)
+		return exitError
+	}
+	defer f.Close()
+	db, err := cloudtrail.Open(ctx, *dbPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashboard:", err)
+		return exitError
+	}
+	defer db.Close()
+	n, err := inventory.Import(ctx, db.SQL(), f)
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard: %s: %v\n", fs.Arg(0), err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "%d secrets in the inventory\n", n)
 	return exitOK
 }

@@ -91,3 +91,19 @@ func TestAthenaDDLCommand(t *testing.T) {
 		t.Errorf("no bucket: code %d", code)
 	}
 }
+
+func TestInventoryImportCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	db := filepath.Join(t.TempDir(), "d.db")
+	if code := run(context.Background(), []string{"inventory", "import", "--db", db, "../../internal/inventory/testdata/list-secrets.json"}, &out, &errb, false); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "7 secrets in the inventory") {
+		t.Errorf("out %q", out.String())
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"SecretList": [`), 0o644)
+	if code := run(context.Background(), []string{"inventory", "import", "--db", db, bad}, &out, &errb, false); code != 2 || !strings.Contains(errb.String(), "bad.json") {
+		t.Errorf("bad file: code %d, %s", code, errb.String())
+	}
+}

@@ -189,14 +189,10 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer db.Close()
-	var tables []*compliance.Table
-	for _, r := range compliance.All {
-		t, err := compliance.Run(ctx, db.SQL(), r, w)
-		if err != nil {
-			fmt.Fprintln(stderr, "dashboard:", err)
-			return exitError
-		}
-		tables = append(tables, t)
+	tables, err := compliance.RunAll(ctx, db.SQL(), compliance.All, w)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashboard:", err)
+		return exitError
 	}
 	switch *format {
 	case "csv":

@@ -3,7 +3,9 @@ package compliance
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 )
 
 // Report is one table of the weekly evidence.
@@ -54,4 +56,20 @@ func Run(ctx context.Context, db *sql.DB, r *Report, w Window) (*Table, error) {
 		return nil, fmt.Errorf("report %s: %w", r.Name, err)
 	}
 	return t, nil
+}
+
+// RunAll runs reports side by side (SQLite in WAL mode reads in parallel)
+// and returns their tables in the order given.
+func RunAll(ctx context.Context, db *sql.DB, reports []*Report, w Window) ([]*Table, error) {
+	tables := make([]*Table, len(reports))
+	errs := make([]error, len(reports))
+	var wg sync.WaitGroup
+	for i, r := range reports {
+		wg.Go(func() { tables[i], errs[i] = Run(ctx, db, r, w) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return tables, nil
 }

@@ -124,3 +124,18 @@ func TestReports(t *testing.T) {
 		})
 	}
 }
+
+func TestRunAllMatchesRun(t *testing.T) {
+	db := seed(t)
+	w, _ := Week("2026-W48")
+	all, err := RunAll(context.Background(), db.SQL(), All, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range All {
+		one, _ := Run(context.Background(), db.SQL(), r, w)
+		if fmt.Sprint(one.Rows) != fmt.Sprint(all[i].Rows) || all[i].Report != r {
+			t.Errorf("%s differs when run together", r.Name)
+		}
+	}
+}

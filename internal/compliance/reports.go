@@ -20,7 +20,8 @@ var Access = &Report{
 SELECT e.secret_id, e.principal, count(*),
        ` + sprintf(isoTime, "min(e.event_time)") + `, ` + sprintf(isoTime, "max(e.event_time)") + `,
        CASE WHEN EXISTS (SELECT 1 FROM events p
-                         WHERE p.secret_id = e.secret_id AND p.principal = e.principal AND p.is_read = 1 AND p.error_code = ''
+                         WHERE p.secret_id = e.secret_id AND p.secret_id <> '' -- lets SQLite use the partial (secret, time) index
+                           AND p.principal = e.principal AND p.is_read = 1 AND p.error_code = ''
                            AND p.event_time >= :prev_from AND p.event_time < :from) THEN 'no' ELSE 'yes' END,
        CASE WHEN max(` + humanSQL + `) = 1 THEN 'yes' ELSE 'no' END
 FROM events e
@@ -104,22 +105,24 @@ var Headline = &Report{
 	Meaning: "The week at a glance, against the week before.",
 	Columns: []string{"figure", "this_window", "previous_window"},
 	SQLite: `
-WITH w(name, lo, hi) AS (SELECT 'this', :from, :to UNION ALL SELECT 'prev', :prev_from, :from),
-f AS (
-  SELECT w.name,
-    (SELECT count(*) FROM events WHERE is_read = 1 AND error_code = '' AND secret_id <> '' AND event_time >= w.lo AND event_time < w.hi) AS reads,
-    (SELECT count(DISTINCT secret_id) FROM events WHERE is_read = 1 AND error_code = '' AND secret_id <> '' AND event_time >= w.lo AND event_time < w.hi) AS secrets,
-    (SELECT count(DISTINCT principal) FROM events WHERE is_read = 1 AND error_code = '' AND secret_id <> '' AND event_time >= w.lo AND event_time < w.hi) AS readers,
-    (SELECT count(*) FROM events WHERE error_code IN ('AccessDenied', 'AccessDeniedException') AND event_time >= w.lo AND event_time < w.hi) AS denied,
-    (SELECT count(DISTINCT session_name) FROM events WHERE principal LIKE '%:role/%break-glass%' AND event_time >= w.lo AND event_time < w.hi) AS break_glass,
-    (SELECT count(*) FROM events WHERE event_name = 'RotationFailed' AND event_time >= w.lo AND event_time < w.hi) AS rotation_failures
-  FROM w)
-SELECT 'secret reads', (SELECT reads FROM f WHERE name = 'this'), (SELECT reads FROM f WHERE name = 'prev')
-UNION ALL SELECT 'secrets read', (SELECT secrets FROM f WHERE name = 'this'), (SELECT secrets FROM f WHERE name = 'prev')
-UNION ALL SELECT 'readers', (SELECT readers FROM f WHERE name = 'this'), (SELECT readers FROM f WHERE name = 'prev')
-UNION ALL SELECT 'denied attempts', (SELECT denied FROM f WHERE name = 'this'), (SELECT denied FROM f WHERE name = 'prev')
-UNION ALL SELECT 'break-glass sessions', (SELECT break_glass FROM f WHERE name = 'this'), (SELECT break_glass FROM f WHERE name = 'prev')
-UNION ALL SELECT 'rotation failures', (SELECT rotation_failures FROM f WHERE name = 'this'), (SELECT rotation_failures FROM f WHERE name = 'prev')`,
+WITH f AS (
+  -- One pass over each window: conditional aggregates, not a scan per figure.
+  SELECT CASE WHEN event_time >= :from THEN 'this' ELSE 'prev' END AS name,
+    sum(is_read = 1 AND error_code = '' AND secret_id <> '') AS reads,
+    count(DISTINCT CASE WHEN is_read = 1 AND error_code = '' AND secret_id <> '' THEN secret_id END) AS secrets,
+    count(DISTINCT CASE WHEN is_read = 1 AND error_code = '' AND secret_id <> '' THEN principal END) AS readers,
+    sum(error_code IN ('AccessDenied', 'AccessDeniedException')) AS denied,
+    count(DISTINCT CASE WHEN principal LIKE '%:role/%break-glass%' THEN session_name END) AS break_glass,
+    sum(event_name = 'RotationFailed') AS rotation_failures
+  FROM events
+  WHERE event_time >= :prev_from AND event_time < :to
+  GROUP BY 1)
+SELECT 'secret reads', coalesce((SELECT reads FROM f WHERE name = 'this'), 0), coalesce((SELECT reads FROM f WHERE name = 'prev'), 0)
+UNION ALL SELECT 'secrets read', coalesce((SELECT secrets FROM f WHERE name = 'this'), 0), coalesce((SELECT secrets FROM f WHERE name = 'prev'), 0)
+UNION ALL SELECT 'readers', coalesce((SELECT readers FROM f WHERE name = 'this'), 0), coalesce((SELECT readers FROM f WHERE name = 'prev'), 0)
+UNION ALL SELECT 'denied attempts', coalesce((SELECT denied FROM f WHERE name = 'this'), 0), coalesce((SELECT denied FROM f WHERE name = 'prev'), 0)
+UNION ALL SELECT 'break-glass sessions', coalesce((SELECT break_glass FROM f WHERE name = 'this'), 0), coalesce((SELECT break_glass FROM f WHERE name = 'prev'), 0)
+UNION ALL SELECT 'rotation failures', coalesce((SELECT rotation_failures FROM f WHERE name = 'this'), 0), coalesce((SELECT rotation_failures FROM f WHERE name = 'prev'), 0)`,
 }
 
 // All are the weekly report's tables, in order.

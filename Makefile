@@ -26,6 +26,7 @@ fmt-check:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/scan/ ./internal/corpus/
 	$(GO) test -run '^$$' -bench . -benchtime 500x ./internal/githubapp/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cloudtrail/ ./internal/compliance/
 	$(GO) run ./cmd/benchcmp -gatekeeper $(BIN)/gatekeeper
 
 # The main job on the embedded default: a real gate on a real repository.

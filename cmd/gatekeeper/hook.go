@@ -118,19 +118,7 @@ func preReceive(ctx context.Context, args []string, stdin io.Reader, stderr io.W
 		stErr   error
 		wg      sync.WaitGroup
 	)
-	wg.Go(func() {
-		cfg, err := pol.LoadRules()
-		if err != nil {
-			scanErr = fmt.Errorf("the rules cannot be loaded: %w", err)
-			return
-		}
-		key, err := readOrCreateKey(pol.KeyFile)
-		if err != nil {
-			scanErr = fmt.Errorf("no fingerprint key: %w", err)
-			return
-		}
-		s, scanErr = scan.New(cfg, scan.Options{FingerprintKey: key, IgnoreInlineAllow: !pol.InlineAllow})
-	})
+	wg.Go(func() { s, scanErr = policyScanner(pol) })
 	wg.Go(func() { st, stErr = store.Open(ctx, pol.StorePath) })
 	updates, err := hook.ReadUpdates(stdin)
 	wg.Wait()
@@ -164,6 +152,20 @@ func preReceive(ctx context.Context, args []string, stdin io.Reader, stderr io.W
 		return exitClean
 	}
 	return exitFindings
+}
+
+// policyScanner compiles the policy's rules under its fingerprint key, with
+// its inline-allow setting: the scanner of every server-side command.
+func policyScanner(pol *policy.Policy) (*scan.Scanner, error) {
+	cfg, err := pol.LoadRules()
+	if err != nil {
+		return nil, fmt.Errorf("the rules cannot be loaded: %w", err)
+	}
+	key, err := readOrCreateKey(pol.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("no fingerprint key: %w", err)
+	}
+	return scan.New(cfg, scan.Options{FingerprintKey: key, IgnoreInlineAllow: !pol.InlineAllow})
 }
 
 // hookMemoryLimit is the soft heap bound of the pre-receive hook.
@@ -293,15 +295,7 @@ func rescan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 0, err
 	}
-	cfg, err := pol.LoadRules()
-	if err != nil {
-		return 0, err
-	}
-	key, err := readOrCreateKey(pol.KeyFile)
-	if err != nil {
-		return 0, err
-	}
-	s, err := scan.New(cfg, scan.Options{FingerprintKey: key, IgnoreInlineAllow: !pol.InlineAllow})
+	s, err := policyScanner(pol)
 	if err != nil {
 		return 0, err
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/secretgate/secretgate/internal/alert"
 	"github.com/secretgate/secretgate/internal/githubapp"
 	"github.com/secretgate/secretgate/internal/policy"
-	"github.com/secretgate/secretgate/internal/scan"
 	"github.com/secretgate/secretgate/internal/store"
 )
 
@@ -38,15 +37,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", *config, err)
 	}
-	cfg, err := pol.LoadRules()
-	if err != nil {
-		return 0, err
-	}
-	fpKey, err := readOrCreateKey(pol.KeyFile)
-	if err != nil {
-		return 0, err
-	}
-	s, err := scan.New(cfg, scan.Options{FingerprintKey: fpKey, IgnoreInlineAllow: !pol.InlineAllow})
+	s, err := policyScanner(pol)
 	if err != nil {
 		return 0, err
 	}

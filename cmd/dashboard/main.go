@@ -189,7 +189,15 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer db.Close()
-	tables, err := compliance.RunAll(ctx, db.SQL(), compliance.All, w)
+	reports := compliance.All
+	var hasInventory int
+	db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'secrets'`).Scan(&hasInventory)
+	if hasInventory > 0 {
+		reports = append(reports[:len(reports):len(reports)], compliance.Controls)
+	} else {
+		fmt.Fprintln(stderr, "dashboard: no secret inventory: the Security Hub control rows need `dashboard inventory import`")
+	}
+	tables, err := compliance.RunAll(ctx, db.SQL(), reports, w)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashboard:", err)
 		return exitError

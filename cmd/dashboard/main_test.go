@@ -53,20 +53,28 @@ func TestReportCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"gen", "--out", filepath.Join(dir, "trail"), "--days", "10", "--events", "20000", "--start", "2026-11-20"}, &out, &errb, false); code != 0 {
+	inv := filepath.Join(dir, "inventory.json")
+	if code := run(ctx, []string{"gen", "--out", filepath.Join(dir, "trail"), "--days", "10", "--events", "20000", "--start", "2026-11-20", "--inventory", inv}, &out, &errb, false); code != 0 {
 		t.Fatalf("gen: %d %s", code, errb.String())
 	}
 	db := filepath.Join(dir, "d.db")
 	if code := run(ctx, []string{"ingest", "--db", db, filepath.Join(dir, "trail")}, &out, &errb, false); code != 0 {
 		t.Fatalf("ingest: %d %s", code, errb.String())
 	}
+	if code := run(ctx, []string{"inventory", "import", "--db", db, inv}, &out, &errb, false); code != 0 {
+		t.Fatalf("inventory: %d %s", code, errb.String())
+	}
 	out.Reset()
 	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W48", "--format", "csv", "--out", filepath.Join(dir, "out")}, &out, &errb, false); code != 0 {
 		t.Fatalf("report: %d %s", code, errb.String())
 	}
 	files := strings.Fields(out.String())
-	if len(files) != 6 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") {
+	if len(files) != 7 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") || !strings.HasSuffix(files[6], "2026-W48-controls.csv") {
 		t.Fatalf("files %v", files)
+	}
+	controls, _ := os.ReadFile(files[6])
+	if !strings.Contains(string(controls), "SecretsManager.1,") || !strings.Contains(string(controls), "SecretsManager.4,") {
+		t.Errorf("controls.csv:\n%.400s", controls)
 	}
 	head, _ := os.ReadFile(files[0])
 	if !strings.HasPrefix(string(head), "figure,this_window,previous_window\r\nsecret reads,") {

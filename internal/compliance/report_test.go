@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/secretgate/secretgate/internal/cloudtrail"
+	"github.com/secretgate/secretgate/internal/inventory"
 )
 
 func TestWeek(t *testing.T) {
@@ -137,5 +138,56 @@ func TestRunAllMatchesRun(t *testing.T) {
 		if fmt.Sprint(one.Rows) != fmt.Sprint(all[i].Rows) || all[i].Report != r {
 			t.Errorf("%s differs when run together", r.Name)
 		}
+	}
+}
+
+func TestControls(t *testing.T) {
+	db := seed(t)
+	if _, err := db.SQL().Exec(inventory.Schema); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	secretC := "arn:aws:secretsmanager:eu-west-1:" + acct + ":secret:prod/old/unused"
+	for _, s := range []struct {
+		id                      string
+		rotation                int
+		lastRotated, lastAccess any
+		deleted                 int
+	}{
+		{secretA, 1, nil, nil, 0},    // rotates (events), read this week
+		{secretB, 0, nil, nil, 0},    // no rotation; read this week (by break-glass)
+		{secretC, 1, old, old, 0},    // rotation on, but stale on both counts
+		{"arn:gone", 0, nil, nil, 1}, // scheduled for deletion: left out
+	} {
+		if _, err := db.SQL().Exec(`INSERT INTO secrets (secret_id, name, arn, region, account_id, rotation_enabled, rotation_schedule,
+			last_rotated, last_accessed, kms_key_id, deleted, tags, service, environment, imported_at)
+			VALUES (?, '', '', 'eu-west-1', ?, ?, '', ?, ?, '', ?, '{}', '', '', 0)`, s.id, acct, s.rotation, s.lastRotated, s.lastAccess, s.deleted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, _ := Week("2026-W48")
+	tab, err := Run(context.Background(), db.SQL(), Controls, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range tab.Rows {
+		got = append(got, strings.Join(r, " | "))
+	}
+	want := []string{
+		"SecretsManager.1 | " + secretB + " | FAIL | automatic rotation off",
+		"SecretsManager.1 | " + secretC + " | PASS | automatic rotation on",
+		"SecretsManager.1 | " + secretA + " | PASS | automatic rotation on",
+		"SecretsManager.2 | " + secretC + " | PASS | no rotation seen",
+		"SecretsManager.2 | " + secretA + " | PASS | last rotation succeeded 2026-11-28T09:10:00Z",
+		"SecretsManager.3 | " + secretC + " | FAIL | last read 2026-06-01T00:00:00Z",
+		"SecretsManager.3 | " + secretA + " | PASS | last read 2026-11-25T09:03:00Z",
+		"SecretsManager.3 | " + secretB + " | PASS | last read 2026-11-26T09:06:00Z",
+		"SecretsManager.4 | " + secretC + " | FAIL | last rotated 2026-06-01T00:00:00Z",
+		"SecretsManager.4 | " + secretB + " | FAIL | never rotated",
+		"SecretsManager.4 | " + secretA + " | PASS | last rotated 2026-11-28T09:10:00Z",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

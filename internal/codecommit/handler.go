@@ -16,6 +16,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/alert"
 	"github.com/secretgate/secretgate/internal/gitsrc"
+	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/internal/scan"
 	"github.com/secretgate/secretgate/internal/store"
 )
@@ -426,27 +427,14 @@ func comment(findings []scan.Finding, unscanned []string) string {
 		fmt.Fprintf(&b, "**secretgate: %d secret(s) found in this pull request.** The scanner's approval is revoked until they are gone.\n\n", len(findings))
 	}
 	if len(unscanned) > 0 {
-		fmt.Fprintf(&b, "**secretgate could not scan all of this pull request** (%s), so it cannot approve it.\n\n", mdEscape(strings.Join(unscanned, "; ")))
+		fmt.Fprintf(&b, "**secretgate could not scan all of this pull request** (%s), so it cannot approve it.\n\n", report.MarkdownEscape(strings.Join(unscanned, "; ")))
 	}
 	const tail = "\nRemove each secret from every commit that adds it (amend or rebase, then force-push the branch) and rotate it: it may already be exposed."
 	if len(findings) > 0 {
-		b.WriteString("| commit | location | rule | preview |\n|---|---|---|---|\n")
-		for i, f := range findings {
-			row := fmt.Sprintf("| %s | `%s:%d` | %s | `%s` |\n", short(f.Commit), mdEscape(f.Path), f.Line, f.RuleID, mdEscape(f.Redacted))
-			if b.Len()+len(row)+len(tail)+64 > maxComment {
-				fmt.Fprintf(&b, "\n… and %d more.\n", len(findings)-i)
-				break
-			}
-			b.WriteString(row)
-		}
+		report.MarkdownTable(&b, findings, maxComment-len(tail))
 		b.WriteString(tail)
 	}
 	return b.String()
-}
-
-// mdEscape keeps a path or preview inside its table cell and code span.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", "\\|", "`", "'", "\n", " ", "\r", " ").Replace(s)
 }
 
 func firstLine(s string) string {

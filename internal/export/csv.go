@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/secretgate/secretgate/internal/compliance"
+	"github.com/secretgate/secretgate/internal/report"
 )
 
 // CSV writes one RFC 4180 file per table into dir, named
@@ -43,7 +43,7 @@ func writeCSV(path string, t *compliance.Table) error {
 	for _, row := range t.Rows {
 		out := make([]string, len(row))
 		for i, c := range row {
-			out[i] = cell(c)
+			out[i] = report.CSVCell(c)
 		}
 		if err := w.Write(out); err != nil {
 			f.Close()
@@ -56,13 +56,4 @@ func writeCSV(path string, t *compliance.Table) error {
 		return err
 	}
 	return f.Close()
-}
-
-// cell defuses text a spreadsheet would run as a formula (role and session
-// names come from whoever made them): a leading apostrophe, the usual guard.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/secretgate/secretgate/internal/alert"
 	"github.com/secretgate/secretgate/internal/gitsrc"
 	"github.com/secretgate/secretgate/internal/policy"
+	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/internal/scan"
 	"github.com/secretgate/secretgate/internal/store"
 	"github.com/secretgate/secretgate/rules"
@@ -369,28 +370,14 @@ func summaryOf(findings []scan.Finding, known, commits int) string {
 	if len(findings) == 0 {
 		return b.String()
 	}
-	b.WriteString("\n\n| commit | location | rule | preview |\n|---|---|---|---|\n")
-	for i, f := range findings {
-		if i == 100 {
-			fmt.Fprintf(&b, "\n… and %d more (see the annotations)\n", len(findings)-100)
-			break
-		}
-		fmt.Fprintf(&b, "| %s | `%s:%d` | %s | `%s` |\n", short(f.Commit), mdEscape(f.Path), f.Line, f.RuleID, mdEscape(f.Redacted))
-	}
 	const advice = "\nTake each secret out of every commit that adds it and rotate it: it may already be exposed. " +
 		"Not a secret? Add `secretgate:allow` in a comment on the line, or use the buttons above (recorded and alerted)."
-	out := b.String()
 	// GitHub refuses a summary over 65,535 characters, and with it the
-	// conclusion: cut whole rows first.
-	const limit = 65535 - len(advice) - 200
-	if len(out) > limit {
-		cut := strings.LastIndex(out[:limit], "\n|")
-		out = out[:cut] + "\n\n… the table is cut short (see the annotations).\n"
-	}
-	return out + advice
+	// conclusion; the annotations list every finding.
+	b.WriteString("\n\n")
+	report.MarkdownTable(&b, findings, 65535-len(advice))
+	return b.String() + advice
 }
-
-func mdEscape(s string) string { return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s) }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -26,11 +26,11 @@ func WriteCSV(w io.Writer, findings []scan.Finding) error {
 	for _, f := range findings {
 		r := toRecord(f)
 		row := []string{
-			r.RuleID, cell(r.Description), r.Severity, cell(r.File),
+			r.RuleID, CSVCell(r.Description), r.Severity, CSVCell(r.File),
 			strconv.Itoa(r.Line), strconv.Itoa(r.Column),
 			strconv.Itoa(r.EndLine), strconv.Itoa(r.EndColumn),
-			r.Commit, cell(r.Author), cell(r.Email), r.Date, cell(r.Message),
-			cell(r.Redacted), r.Fingerprint,
+			r.Commit, CSVCell(r.Author), CSVCell(r.Email), r.Date, CSVCell(r.Message),
+			CSVCell(r.Redacted), r.Fingerprint,
 			strconv.FormatFloat(r.Entropy, 'f', -1, 64),
 			strings.Join(r.Tags, ";"),
 		}
@@ -42,11 +42,11 @@ func WriteCSV(w io.Writer, findings []scan.Finding) error {
 	return cw.Error()
 }
 
-// cell defuses text that a spreadsheet would run as a formula. File names,
-// authors and messages come from whoever made the commit, so a report
-// opened in a spreadsheet must not execute them: such a cell gets a leading
-// apostrophe, the usual guard.
-func cell(s string) string {
+// CSVCell defuses text that a spreadsheet would run as a formula. File
+// names, authors, messages and role names come from whoever made them, so a
+// report opened in a spreadsheet must not execute them: such a cell gets a
+// leading apostrophe, the usual guard.
+func CSVCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

@@ -82,11 +82,7 @@ func WriteText(w io.Writer, findings []scan.Finding, sum Summary, opts TextOptio
 }
 
 func commitHeader(f scan.Finding) string {
-	id := f.Commit
-	if len(id) > 8 {
-		id = id[:8]
-	}
-	parts := []string{"commit " + clean(id)}
+	parts := []string{"commit " + clean(shortCommit(f.Commit))}
 	author := f.Author
 	if author == "" {
 		author = f.Email

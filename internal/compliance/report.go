@@ -14,6 +14,9 @@ type Report struct {
 	Title   string
 	Meaning string // what a reader should take from it
 	Columns []string
+	// Chart, when set, asks for the table drawn as bars: the first column
+	// labels a bar, every other column is a count and its own series.
+	Chart string
 	// SQLite runs over the dashboard's events table with the named
 	// parameters :from, :to, :prev_from (Unix milliseconds).
 	SQLite string

@@ -125,8 +125,26 @@ UNION ALL SELECT 'break-glass sessions', coalesce((SELECT break_glass FROM f WHE
 UNION ALL SELECT 'rotation failures', coalesce((SELECT rotation_failures FROM f WHERE name = 'this'), 0), coalesce((SELECT rotation_failures FROM f WHERE name = 'prev'), 0)`,
 }
 
+// Daily: reads and denials per day, for the trend chart.
+var Daily = &Report{
+	Name:    "daily",
+	Title:   "Secret reads and denied attempts per day",
+	Meaning: "Successful secret reads and denied attempts on each day of the window. A day at zero while others are busy usually means missing log files, not a quiet day.",
+	Columns: []string{"day", "reads", "denied"},
+	Chart:   "bar",
+	SQLite: `
+WITH RECURSIVE days(d) AS (SELECT :from UNION ALL SELECT d + 86400000 FROM days WHERE d + 86400000 < :to)
+SELECT strftime('%Y-%m-%d', days.d / 1000, 'unixepoch'),
+       coalesce(sum(e.is_read = 1 AND e.error_code = '' AND e.secret_id <> ''), 0),
+       coalesce(sum(e.error_code IN ('AccessDenied', 'AccessDeniedException')
+                    AND e.event_source IN ('secretsmanager.amazonaws.com', 'kms.amazonaws.com', 'ssm.amazonaws.com')), 0)
+FROM days LEFT JOIN events e ON e.event_time >= days.d AND e.event_time < days.d + 86400000
+GROUP BY days.d
+ORDER BY days.d`,
+}
+
 // All are the weekly report's tables, in order.
-var All = []*Report{Headline, Access, Rotations, Denied, BreakGlass, UnsafeChanges}
+var All = []*Report{Headline, Daily, Access, Rotations, Denied, BreakGlass, UnsafeChanges}
 
 // ninetyDays is the window of SecretsManager.3 and .4 (Security Hub's default).
 const ninetyDays = "7776000000"

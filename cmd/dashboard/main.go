@@ -197,7 +197,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintln(stderr, "dashboard: no secret inventory: the Security Hub control rows need `dashboard inventory import`")
 	}
-	tables, err := compliance.RunAll(ctx, db.SQL(), reports, w)
+	tables, err := compliance.RunAll(ctx, compliance.SQLite{DB: db.SQL()}, reports, w)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashboard:", err)
 		return exitError

@@ -37,7 +37,7 @@ func BenchmarkWeeklyReport(b *testing.B) {
 	w, _ := Week("2026-W48")
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := RunAll(ctx, db.SQL(), All, w); err != nil {
+		if _, err := RunAll(ctx, SQLite{db.SQL()}, All, w); err != nil {
 			b.Fatal(err)
 		}
 	}

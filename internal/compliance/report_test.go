@@ -71,6 +71,7 @@ func seed(t *testing.T) *cloudtrail.DB {
 		{4, "RotationFailed", "secretsmanager", "secretsmanager.amazonaws.com", "AWSService", "", 0, 0, secretA, "", ""},
 		{5, "RotationSucceeded", "secretsmanager", "secretsmanager.amazonaws.com", "AWSService", "", 0, 0, secretA, "", ""},
 		{8, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-9", 0, 1, secretA, "", ""}, // next week
+		{4, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-2", 0, 1, secretB, "", "InvalidRequestException"},
 	}
 	for i, e := range evs {
 		_, err := db.SQL().Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
@@ -81,6 +82,10 @@ func seed(t *testing.T) *cloudtrail.DB {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := db.SQL().Exec(`UPDATE events SET error_message = 'Error when executing lambda arn:aws:lambda:eu-west-1:111122223333:function:rotate during setSecret step'
+		WHERE event_name = 'RotationFailed'`); err != nil {
+		t.Fatal(err)
 	}
 	return db
 }
@@ -100,7 +105,20 @@ func TestReports(t *testing.T) {
 		{Denied, []string{"2026-11-25T09:04:00Z | " + appRole + " | secretsmanager:GetSecretValue | " + secretB + " | AccessDenied"}},
 		{BreakGlass, []string{bg + " | lee | yes | 2026-11-26T09:05:00Z | 2026-11-26T09:06:00Z | 2 | 1"}},
 		{UnsafeChanges, []string{"2026-11-26T09:07:00Z | " + sso + " | secretsmanager:DeleteSecret | " + secretB}},
-		{Rotations, []string{secretA + " | 1 | 1 | 2026-11-28T09:10:00Z | 2026-11-27T09:09:00Z"}},
+		{Rotations, []string{secretA + " | 1 | 1 | 0 | 2026-11-28T09:10:00Z | 2026-11-27T09:09:00Z | " +
+			"Error when executing lambda arn:aws:lambda:eu-west-1:111122223333:function:rotate during setSecret step"}},
+		{Daily, []string{"2026-11-23 | 1 | 0", "2026-11-24 | 1 | 0", "2026-11-25 | 1 | 1", "2026-11-26 | 1 | 0",
+			"2026-11-27 | 0 | 0", "2026-11-28 | 0 | 0", "2026-11-29 | 0 | 0"}},
+		{Deletions, []string{
+			"2026-11-26T09:07:00Z | " + sso + " | secretsmanager:DeleteSecret | " + secretB + " | no",
+			"2026-11-27T09:08:00Z | " + sso + " | kms:ScheduleKeyDeletion | arn:aws:kms:eu-west-1:" + acct + ":key/k1 | yes",
+		}},
+		{DeletedReads, []string{"2026-11-27T09:12:00Z | " + appRole + " | " + secretB + " | 2026-11-26T09:07:00Z | InvalidRequestException"}},
+		{Coverage, []string{
+			"2026-11-23 | 1 | 1 | 1 | ok", "2026-11-24 | 1 | 1 | 1 | ok", "2026-11-25 | 1 | 2 | 1 | ok",
+			"2026-11-26 | 1 | 3 | 1 | ok", "2026-11-27 | 1 | 3 | 0 | ok", "2026-11-28 | 1 | 1 | 0 | no read events logged",
+			"2026-11-29 | 0 | 0 | 0 | NO LOG FILES",
+		}},
 		{Headline, []string{
 			"secret reads | 4 | 1", "secrets read | 2 | 1", "readers | 3 | 1",
 			"denied attempts | 1 | 0", "break-glass sessions | 1 | 0", "rotation failures | 1 | 0",
@@ -108,7 +126,7 @@ func TestReports(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.r.Name, func(t *testing.T) {
-			tab, err := Run(context.Background(), db.SQL(), tt.r, w)
+			tab, err := Run(context.Background(), SQLite{db.SQL()}, tt.r, w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,12 +147,12 @@ func TestReports(t *testing.T) {
 func TestRunAllMatchesRun(t *testing.T) {
 	db := seed(t)
 	w, _ := Week("2026-W48")
-	all, err := RunAll(context.Background(), db.SQL(), All, w)
+	all, err := RunAll(context.Background(), SQLite{db.SQL()}, All, w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range All {
-		one, _ := Run(context.Background(), db.SQL(), r, w)
+		one, _ := Run(context.Background(), SQLite{db.SQL()}, r, w)
 		if fmt.Sprint(one.Rows) != fmt.Sprint(all[i].Rows) || all[i].Report != r {
 			t.Errorf("%s differs when run together", r.Name)
 		}
@@ -166,7 +184,7 @@ func TestControls(t *testing.T) {
 		}
 	}
 	w, _ := Week("2026-W48")
-	tab, err := Run(context.Background(), db.SQL(), Controls, w)
+	tab, err := Run(context.Background(), SQLite{db.SQL()}, Controls, w)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,120 @@ package compliance
 
 import "strings"
 
+// The reports read the dashboard's events table on SQLite and the
+// secretgate_events view on Athena; both have the same columns. The texts
+// differ where the engines do: SQLite sums booleans and formats times with
+// strftime, Trino needs CASE and format_datetime, and Athena should be
+// told which daily partitions to read (log_date), since it bills by the
+// byte scanned.
+
 func sprintf(format, arg string) string { return strings.Replace(format, "%s", arg, 1) }
 
 // humanSQL tells people from workloads: IAM users, the root user, and
-// sessions of IAM Identity Center (SSO) permission sets are people.
+// sessions of IAM Identity Center (SSO) permission sets are people. The
+// same text works in both dialects.
 const humanSQL = `(principal_type IN ('IAMUser', 'Root') OR principal LIKE '%:role/AWSReservedSSO\_%' ESCAPE '\')`
 
-const isoTime = `strftime('%Y-%m-%dT%H:%M:%SZ', %s / 1000, 'unixepoch')`
+// Times come out as 2026-11-23T09:01:00Z in both dialects.
+const (
+	isoTime    = `strftime('%Y-%m-%dT%H:%M:%SZ', %s / 1000, 'unixepoch')`
+	isoTimeAth = `format_datetime(from_unixtime(%s / 1000), 'yyyy-MM-dd''T''HH:mm:ss''Z''')`
+	day        = `strftime('%Y-%m-%d', %s / 1000, 'unixepoch')`
+	dayAth     = `format_datetime(from_unixtime(%s / 1000), 'yyyy-MM-dd')`
+)
+
+// The partitions a window's events can be in, on Athena.
+const (
+	inWindowAth     = `log_date BETWEEN :from_date AND :to_date AND event_time >= :from AND event_time < :to`
+	inTwoWindowsAth = `log_date BETWEEN :prev_from_date AND :to_date AND event_time >= :prev_from AND event_time < :to`
+)
+
+const (
+	// readOK is a successful read of a secret's value.
+	readOK = `is_read = 1 AND error_code = '' AND secret_id <> ''`
+	// deniedSQL is a call refused by IAM or a resource policy.
+	deniedSQL = `error_code IN ('AccessDenied', 'AccessDeniedException')
+      AND event_source IN ('secretsmanager.amazonaws.com', 'kms.amazonaws.com', 'ssm.amazonaws.com')`
+	breakGlassSQL = `principal LIKE '%:role/%break-glass%'`
+	actionSQL     = `replace(event_source, '.amazonaws.com', '') || ':' || event_name`
+)
+
+// Headline: the figures on the first page, with the previous window's.
+var Headline = &Report{
+	Name:    "headline",
+	Title:   "Headline figures",
+	Meaning: "The week at a glance, against the week before.",
+	Columns: []string{"figure", "this_window", "previous_window"},
+	// One pass over both windows, then one row per figure.
+	SQLite: `
+WITH k(n, figure) AS (VALUES (1, 'secret reads'), (2, 'secrets read'), (3, 'readers'),
+                             (4, 'denied attempts'), (5, 'break-glass sessions'), (6, 'rotation failures')),
+f AS (
+  SELECT
+    sum(event_time >= :from AND ` + readOK + `) AS reads, sum(event_time < :from AND ` + readOK + `) AS reads_p,
+    count(DISTINCT CASE WHEN event_time >= :from AND ` + readOK + ` THEN secret_id END) AS secrets,
+    count(DISTINCT CASE WHEN event_time < :from AND ` + readOK + ` THEN secret_id END) AS secrets_p,
+    count(DISTINCT CASE WHEN event_time >= :from AND ` + readOK + ` THEN principal END) AS readers,
+    count(DISTINCT CASE WHEN event_time < :from AND ` + readOK + ` THEN principal END) AS readers_p,
+    sum(event_time >= :from AND ` + deniedSQL + `) AS denied, sum(event_time < :from AND ` + deniedSQL + `) AS denied_p,
+    count(DISTINCT CASE WHEN event_time >= :from AND ` + breakGlassSQL + ` THEN principal || '/' || session_name END) AS bg,
+    count(DISTINCT CASE WHEN event_time < :from AND ` + breakGlassSQL + ` THEN principal || '/' || session_name END) AS bg_p,
+    sum(event_time >= :from AND event_name = 'RotationFailed') AS failed, sum(event_time < :from AND event_name = 'RotationFailed') AS failed_p
+  FROM events
+  WHERE event_time >= :prev_from AND event_time < :to)
+SELECT k.figure,
+       coalesce(CASE k.n WHEN 1 THEN reads WHEN 2 THEN secrets WHEN 3 THEN readers WHEN 4 THEN denied WHEN 5 THEN bg ELSE failed END, 0),
+       coalesce(CASE k.n WHEN 1 THEN reads_p WHEN 2 THEN secrets_p WHEN 3 THEN readers_p WHEN 4 THEN denied_p WHEN 5 THEN bg_p ELSE failed_p END, 0)
+FROM k CROSS JOIN f
+ORDER BY k.n`,
+	Athena: `
+WITH k (n, figure) AS (VALUES (1, 'secret reads'), (2, 'secrets read'), (3, 'readers'),
+                              (4, 'denied attempts'), (5, 'break-glass sessions'), (6, 'rotation failures')),
+f AS (
+  SELECT
+    sum(CASE WHEN event_time >= :from AND ` + readOK + ` THEN 1 ELSE 0 END) AS reads,
+    sum(CASE WHEN event_time < :from AND ` + readOK + ` THEN 1 ELSE 0 END) AS reads_p,
+    count(DISTINCT CASE WHEN event_time >= :from AND ` + readOK + ` THEN secret_id END) AS secrets,
+    count(DISTINCT CASE WHEN event_time < :from AND ` + readOK + ` THEN secret_id END) AS secrets_p,
+    count(DISTINCT CASE WHEN event_time >= :from AND ` + readOK + ` THEN principal END) AS readers,
+    count(DISTINCT CASE WHEN event_time < :from AND ` + readOK + ` THEN principal END) AS readers_p,
+    sum(CASE WHEN event_time >= :from AND ` + deniedSQL + ` THEN 1 ELSE 0 END) AS denied,
+    sum(CASE WHEN event_time < :from AND ` + deniedSQL + ` THEN 1 ELSE 0 END) AS denied_p,
+    count(DISTINCT CASE WHEN event_time >= :from AND ` + breakGlassSQL + ` THEN principal || '/' || session_name END) AS bg,
+    count(DISTINCT CASE WHEN event_time < :from AND ` + breakGlassSQL + ` THEN principal || '/' || session_name END) AS bg_p,
+    sum(CASE WHEN event_time >= :from AND event_name = 'RotationFailed' THEN 1 ELSE 0 END) AS failed,
+    sum(CASE WHEN event_time < :from AND event_name = 'RotationFailed' THEN 1 ELSE 0 END) AS failed_p
+  FROM secretgate_events
+  WHERE ` + inTwoWindowsAth + `)
+SELECT k.figure,
+       coalesce(CASE k.n WHEN 1 THEN reads WHEN 2 THEN secrets WHEN 3 THEN readers WHEN 4 THEN denied WHEN 5 THEN bg ELSE failed END, 0),
+       coalesce(CASE k.n WHEN 1 THEN reads_p WHEN 2 THEN secrets_p WHEN 3 THEN readers_p WHEN 4 THEN denied_p WHEN 5 THEN bg_p ELSE failed_p END, 0)
+FROM k CROSS JOIN f
+ORDER BY k.n`,
+}
+
+// Daily: reads and denials per day, for the trend chart.
+var Daily = &Report{
+	Name:    "daily",
+	Title:   "Secret reads and denied attempts per day",
+	Meaning: "Successful secret reads and denied attempts on each day of the window. A day at zero while others are busy usually means missing log files, not a quiet day.",
+	Columns: []string{"day", "reads", "denied"},
+	Chart:   "bar",
+	Missing: []string{"0", "0"},
+	SQLite: `
+SELECT ` + sprintf(day, "event_time") + `, sum(` + readOK + `), sum(` + deniedSQL + `)
+FROM events
+WHERE event_time >= :from AND event_time < :to
+GROUP BY 1
+ORDER BY 1`,
+	Athena: `
+SELECT ` + sprintf(dayAth, "event_time") + `,
+       sum(CASE WHEN ` + readOK + ` THEN 1 ELSE 0 END), sum(CASE WHEN ` + deniedSQL + ` THEN 1 ELSE 0 END)
+FROM secretgate_events
+WHERE ` + inWindowAth + `
+GROUP BY 1
+ORDER BY 1`,
+}
 
 // Access: who read which secret in the window.
 var Access = &Report{
@@ -28,6 +135,60 @@ FROM events e
 WHERE e.is_read = 1 AND e.error_code = '' AND e.secret_id <> '' AND e.event_time >= :from AND e.event_time < :to
 GROUP BY e.secret_id, e.principal
 ORDER BY e.secret_id, count(*) DESC, e.principal`,
+	Athena: `
+WITH cur AS (
+  SELECT secret_id, principal, count(*) AS reads, min(event_time) AS first_at, max(event_time) AS last_at,
+         max(CASE WHEN ` + humanSQL + ` THEN 1 ELSE 0 END) AS human
+  FROM secretgate_events
+  WHERE ` + inWindowAth + ` AND ` + readOK + `
+  GROUP BY secret_id, principal),
+prev AS (
+  SELECT DISTINCT secret_id, principal
+  FROM secretgate_events
+  WHERE log_date BETWEEN :prev_from_date AND :to_date AND event_time >= :prev_from AND event_time < :from AND ` + readOK + `)
+SELECT c.secret_id, c.principal, c.reads, ` + sprintf(isoTimeAth, "c.first_at") + `, ` + sprintf(isoTimeAth, "c.last_at") + `,
+       CASE WHEN p.secret_id IS NULL THEN 'yes' ELSE 'no' END, CASE WHEN c.human = 1 THEN 'yes' ELSE 'no' END
+FROM cur c LEFT JOIN prev p ON p.secret_id = c.secret_id AND p.principal = c.principal
+ORDER BY c.secret_id, c.reads DESC, c.principal`,
+}
+
+// Rotations: how each secret's rotation went in the window.
+var Rotations = &Report{
+	Name:    "rotations",
+	Title:   "Rotation results by secret",
+	Meaning: "Rotations Secrets Manager ran in the window, by secret: successes, failures (with the reason Secrets Manager logged for the last one), and rotations abandoned because the secret changed while rotating.",
+	Columns: []string{"secret", "succeeded", "failed", "abandoned", "last_success", "last_failure", "last_failure_reason"},
+	// The window's rotation events first: grouping by secret straight from
+	// events would tempt SQLite into the (secret, time) index over all time.
+	SQLite: `
+WITH r AS MATERIALIZED (
+  SELECT secret_id, event_name, event_time, error_message
+  FROM events
+  WHERE event_time >= :from AND event_time < :to AND event_name IN ('RotationSucceeded', 'RotationFailed', 'RotationAbandoned'))
+SELECT r.secret_id,
+       sum(r.event_name = 'RotationSucceeded'), sum(r.event_name = 'RotationFailed'), sum(r.event_name = 'RotationAbandoned'),
+       ` + sprintf(isoTime, "max(CASE WHEN r.event_name = 'RotationSucceeded' THEN r.event_time END)") + `,
+       ` + sprintf(isoTime, "max(CASE WHEN r.event_name = 'RotationFailed' THEN r.event_time END)") + `,
+       coalesce((SELECT f.error_message FROM r f WHERE f.secret_id = r.secret_id AND f.event_name = 'RotationFailed'
+                 ORDER BY f.event_time DESC LIMIT 1), '')
+FROM r
+WHERE r.secret_id <> ''
+GROUP BY r.secret_id
+ORDER BY sum(r.event_name = 'RotationFailed') DESC, r.secret_id`,
+	Athena: `
+SELECT secret_id,
+       sum(CASE WHEN event_name = 'RotationSucceeded' THEN 1 ELSE 0 END),
+       sum(CASE WHEN event_name = 'RotationFailed' THEN 1 ELSE 0 END),
+       sum(CASE WHEN event_name = 'RotationAbandoned' THEN 1 ELSE 0 END),
+       ` + sprintf(isoTimeAth, "max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END)") + `,
+       ` + sprintf(isoTimeAth, "max(CASE WHEN event_name = 'RotationFailed' THEN event_time END)") + `,
+       coalesce(max_by(CASE WHEN event_name = 'RotationFailed' THEN error_message END,
+                       CASE WHEN event_name = 'RotationFailed' THEN event_time END), '')
+FROM secretgate_events
+WHERE ` + inWindowAth + `
+  AND event_name IN ('RotationSucceeded', 'RotationFailed', 'RotationAbandoned') AND secret_id <> ''
+GROUP BY secret_id
+ORDER BY sum(CASE WHEN event_name = 'RotationFailed' THEN 1 ELSE 0 END) DESC, secret_id`,
 }
 
 // Denied: attempts refused by IAM or a resource policy.
@@ -37,13 +198,19 @@ var Denied = &Report{
 	Meaning: "Calls to Secrets Manager, KMS or Parameter Store that were refused. Repeated denials from one principal suggest probing or a broken deployment.",
 	Columns: []string{"time", "principal", "action", "target", "error"},
 	SQLite: `
-SELECT ` + sprintf(isoTime, "event_time") + `, principal, replace(event_source, '.amazonaws.com', '') || ':' || event_name,
+SELECT ` + sprintf(isoTime, "event_time") + `, principal, ` + actionSQL + `,
        CASE WHEN secret_id <> '' THEN secret_id WHEN key_id <> '' THEN key_id ELSE parameter_name END,
        error_code
 FROM events
-WHERE error_code IN ('AccessDenied', 'AccessDeniedException')
-  AND event_source IN ('secretsmanager.amazonaws.com', 'kms.amazonaws.com', 'ssm.amazonaws.com')
+WHERE ` + deniedSQL + `
   AND event_time >= :from AND event_time < :to
+ORDER BY event_time, event_id`,
+	Athena: `
+SELECT ` + sprintf(isoTimeAth, "event_time") + `, principal, ` + actionSQL + `,
+       CASE WHEN secret_id <> '' THEN secret_id WHEN key_id <> '' THEN key_id ELSE parameter_name END,
+       error_code
+FROM secretgate_events
+WHERE ` + inWindowAth + ` AND ` + deniedSQL + `
 ORDER BY event_time, event_id`,
 }
 
@@ -56,12 +223,24 @@ var BreakGlass = &Report{
 	SQLite: `
 SELECT principal, session_name, CASE WHEN max(mfa) = 1 THEN 'yes' ELSE 'NO' END,
        ` + sprintf(isoTime, "min(event_time)") + `, ` + sprintf(isoTime, "max(event_time)") + `,
-       count(*), count(DISTINCT CASE WHEN is_read = 1 AND error_code = '' THEN secret_id END)
+       count(*), count(DISTINCT CASE WHEN ` + readOK + ` THEN secret_id END)
 FROM events
-WHERE principal LIKE '%:role/%break-glass%' AND event_time >= :from AND event_time < :to
+WHERE ` + breakGlassSQL + ` AND event_time >= :from AND event_time < :to
 GROUP BY principal, session_name
-ORDER BY min(event_time)`,
+ORDER BY min(event_time), principal, session_name`,
+	Athena: `
+SELECT principal, session_name, CASE WHEN max(mfa) = 1 THEN 'yes' ELSE 'NO' END,
+       ` + sprintf(isoTimeAth, "min(event_time)") + `, ` + sprintf(isoTimeAth, "max(event_time)") + `,
+       count(*), count(DISTINCT CASE WHEN ` + readOK + ` THEN secret_id END)
+FROM secretgate_events
+WHERE ` + inWindowAth + ` AND ` + breakGlassSQL + `
+GROUP BY principal, session_name
+ORDER BY min(event_time), principal, session_name`,
 }
+
+// sensitiveSQL are the calls that can lose or expose a secret or a key.
+const sensitiveSQL = `event_name IN ('DeleteSecret', 'PutResourcePolicy', 'DeleteResourcePolicy', 'ScheduleKeyDeletion',
+                     'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation', 'RemoveRegionsFromReplication')`
 
 // UnsafeChanges: destructive or policy changes made without MFA.
 var UnsafeChanges = &Report{
@@ -70,124 +249,126 @@ var UnsafeChanges = &Report{
 	Meaning: "Changes that can lose or expose a secret, made by a session without multi-factor authentication.",
 	Columns: []string{"time", "principal", "action", "target"},
 	SQLite: `
-SELECT ` + sprintf(isoTime, "event_time") + `, principal, replace(event_source, '.amazonaws.com', '') || ':' || event_name,
+SELECT ` + sprintf(isoTime, "event_time") + `, principal, ` + actionSQL + `,
        CASE WHEN secret_id <> '' THEN secret_id ELSE key_id END
 FROM events
-WHERE event_name IN ('DeleteSecret', 'PutResourcePolicy', 'DeleteResourcePolicy', 'ScheduleKeyDeletion',
-                     'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation', 'RemoveRegionsFromReplication')
+WHERE ` + sensitiveSQL + `
   AND mfa = 0 AND error_code = '' AND principal_type NOT IN ('AWSService')
   AND event_time >= :from AND event_time < :to
 ORDER BY event_time, event_id`,
+	Athena: `
+SELECT ` + sprintf(isoTimeAth, "event_time") + `, principal, ` + actionSQL + `,
+       CASE WHEN secret_id <> '' THEN secret_id ELSE key_id END
+FROM secretgate_events
+WHERE ` + inWindowAth + ` AND ` + sensitiveSQL + `
+  AND mfa = 0 AND error_code = '' AND principal_type NOT IN ('AWSService')
+ORDER BY event_time, event_id`,
 }
 
-// Rotations: how each secret's rotation went in the window.
-var Rotations = &Report{
-	Name:    "rotations",
-	Title:   "Rotation results by secret",
-	Meaning: "Rotations Secrets Manager ran in the window, by secret: successes, failures, and the last of each.",
-	Columns: []string{"secret", "succeeded", "failed", "last_success", "last_failure"},
+const deletionSQL = `event_name IN ('DeleteSecret', 'RestoreSecret', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteParameter', 'DeleteParameters')
+  AND error_code = ''`
+
+// Deletions: secrets, keys and parameters scheduled for deletion, and
+// the deletions called off.
+var Deletions = &Report{
+	Name:    "deletions",
+	Title:   "Secrets, keys and parameters scheduled for deletion",
+	Meaning: "Every deletion in the window, and every one called off (RestoreSecret, CancelKeyDeletion). A key scheduled for deletion makes every secret encrypted with it unreadable once the waiting period ends.",
+	Columns: []string{"time", "principal", "action", "target", "mfa"},
 	SQLite: `
-SELECT secret_id,
-       sum(event_name = 'RotationSucceeded'), sum(event_name = 'RotationFailed'),
-       ` + sprintf(isoTime, "max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END)") + `,
-       ` + sprintf(isoTime, "max(CASE WHEN event_name = 'RotationFailed' THEN event_time END)") + `
+SELECT ` + sprintf(isoTime, "event_time") + `, principal, ` + actionSQL + `,
+       CASE WHEN secret_id <> '' THEN secret_id WHEN key_id <> '' THEN key_id ELSE parameter_name END,
+       CASE WHEN mfa = 1 THEN 'yes' ELSE 'no' END
 FROM events
-WHERE event_name IN ('RotationSucceeded', 'RotationFailed') AND secret_id <> ''
-  AND event_time >= :from AND event_time < :to
-GROUP BY secret_id
-ORDER BY sum(event_name = 'RotationFailed') DESC, secret_id`,
+WHERE ` + deletionSQL + ` AND event_time >= :from AND event_time < :to
+ORDER BY event_time, event_id`,
+	Athena: `
+SELECT ` + sprintf(isoTimeAth, "event_time") + `, principal, ` + actionSQL + `,
+       CASE WHEN secret_id <> '' THEN secret_id WHEN key_id <> '' THEN key_id ELSE parameter_name END,
+       CASE WHEN mfa = 1 THEN 'yes' ELSE 'no' END
+FROM secretgate_events
+WHERE ` + inWindowAth + ` AND ` + deletionSQL + `
+ORDER BY event_time, event_id`,
 }
 
-// Headline: the figures on the first page, with the previous window's.
-var Headline = &Report{
-	Name:    "headline",
-	Title:   "Headline figures",
-	Meaning: "The week at a glance, against the week before.",
-	Columns: []string{"figure", "this_window", "previous_window"},
+// recoveryWindow is the longest a deleted secret can wait before it goes
+// (30 days), in milliseconds: a deletion older than that cannot still be
+// pending.
+const recoveryWindow = "2592000000"
+
+// DeletedReads: reads of secrets marked for deletion.
+var DeletedReads = &Report{
+	Name:    "deleted-reads",
+	Title:   "Reads of secrets marked for deletion",
+	Meaning: "Attempts to read a secret after its DeleteSecret and before any RestoreSecret. Secrets Manager refuses them, so each is an application about to break, or someone testing whether a secret is really gone.",
+	Columns: []string{"time", "principal", "secret", "deleted_at", "result"},
+	// Deletions are few: find them, then each secret's reads through the
+	// (secret, time) index.
 	SQLite: `
-WITH f AS (
-  -- One pass over each window: conditional aggregates, not a scan per figure.
-  SELECT CASE WHEN event_time >= :from THEN 'this' ELSE 'prev' END AS name,
-    sum(is_read = 1 AND error_code = '' AND secret_id <> '') AS reads,
-    count(DISTINCT CASE WHEN is_read = 1 AND error_code = '' AND secret_id <> '' THEN secret_id END) AS secrets,
-    count(DISTINCT CASE WHEN is_read = 1 AND error_code = '' AND secret_id <> '' THEN principal END) AS readers,
-    sum(error_code IN ('AccessDenied', 'AccessDeniedException')) AS denied,
-    count(DISTINCT CASE WHEN principal LIKE '%:role/%break-glass%' THEN session_name END) AS break_glass,
-    sum(event_name = 'RotationFailed') AS rotation_failures
+WITH d AS MATERIALIZED (
+  SELECT secret_id, event_time AS at
   FROM events
-  WHERE event_time >= :prev_from AND event_time < :to
-  GROUP BY 1)
-SELECT 'secret reads', coalesce((SELECT reads FROM f WHERE name = 'this'), 0), coalesce((SELECT reads FROM f WHERE name = 'prev'), 0)
-UNION ALL SELECT 'secrets read', coalesce((SELECT secrets FROM f WHERE name = 'this'), 0), coalesce((SELECT secrets FROM f WHERE name = 'prev'), 0)
-UNION ALL SELECT 'readers', coalesce((SELECT readers FROM f WHERE name = 'this'), 0), coalesce((SELECT readers FROM f WHERE name = 'prev'), 0)
-UNION ALL SELECT 'denied attempts', coalesce((SELECT denied FROM f WHERE name = 'this'), 0), coalesce((SELECT denied FROM f WHERE name = 'prev'), 0)
-UNION ALL SELECT 'break-glass sessions', coalesce((SELECT break_glass FROM f WHERE name = 'this'), 0), coalesce((SELECT break_glass FROM f WHERE name = 'prev'), 0)
-UNION ALL SELECT 'rotation failures', coalesce((SELECT rotation_failures FROM f WHERE name = 'this'), 0), coalesce((SELECT rotation_failures FROM f WHERE name = 'prev'), 0)`,
+  WHERE event_time >= :from - ` + recoveryWindow + ` AND event_time < :to AND event_name = 'DeleteSecret' AND error_code = ''),
+x AS MATERIALIZED (
+  SELECT secret_id, event_time AS at
+  FROM events
+  WHERE event_time >= :from - ` + recoveryWindow + ` AND event_time < :to AND event_name = 'RestoreSecret' AND error_code = ''),
+dr AS MATERIALIZED (
+  SELECT d.secret_id, d.at, (SELECT min(x.at) FROM x WHERE x.secret_id = d.secret_id AND x.at > d.at) AS restored
+  FROM d WHERE d.secret_id <> '')
+SELECT ` + sprintf(isoTime, "r.event_time") + `, r.principal, r.secret_id, ` + sprintf(isoTime, "max(dr.at)") + `,
+       CASE WHEN r.error_code = '' THEN 'read' ELSE r.error_code END
+FROM dr JOIN events r ON r.secret_id = dr.secret_id AND r.secret_id <> ''
+WHERE r.event_time >= dr.at AND r.event_time >= :from AND r.event_time < :to
+  AND (dr.restored IS NULL OR r.event_time < dr.restored) AND r.is_read = 1
+GROUP BY r.event_id
+ORDER BY r.event_time, r.event_id`,
+	Athena: `
+WITH d AS (
+  SELECT secret_id, event_time AS at
+  FROM secretgate_events
+  WHERE log_date BETWEEN :recovery_from_date AND :to_date AND event_time >= :from - ` + recoveryWindow + ` AND event_time < :to
+    AND event_name = 'DeleteSecret' AND error_code = '' AND secret_id <> ''),
+x AS (
+  SELECT secret_id, event_time AS at
+  FROM secretgate_events
+  WHERE log_date BETWEEN :recovery_from_date AND :to_date AND event_time >= :from - ` + recoveryWindow + ` AND event_time < :to
+    AND event_name = 'RestoreSecret' AND error_code = '' AND secret_id <> ''),
+dr AS (
+  SELECT d.secret_id, d.at, min(x.at) AS restored
+  FROM d LEFT JOIN x ON x.secret_id = d.secret_id AND x.at > d.at
+  GROUP BY d.secret_id, d.at)
+SELECT ` + sprintf(isoTimeAth, "r.event_time") + `, r.principal, r.secret_id, ` + sprintf(isoTimeAth, "max(dr.at)") + `,
+       CASE WHEN r.error_code = '' THEN 'read' ELSE r.error_code END
+FROM dr JOIN secretgate_events r ON r.secret_id = dr.secret_id
+WHERE r.log_date BETWEEN :from_date AND :to_date AND r.event_time >= :from AND r.event_time < :to
+  AND r.is_read = 1 AND r.event_time >= dr.at AND (dr.restored IS NULL OR r.event_time < dr.restored)
+GROUP BY r.event_id, r.event_time, r.principal, r.secret_id, r.error_code
+ORDER BY r.event_time, r.event_id`,
 }
 
-// Daily: reads and denials per day, for the trend chart.
-var Daily = &Report{
-	Name:    "daily",
-	Title:   "Secret reads and denied attempts per day",
-	Meaning: "Successful secret reads and denied attempts on each day of the window. A day at zero while others are busy usually means missing log files, not a quiet day.",
-	Columns: []string{"day", "reads", "denied"},
-	Chart:   "bar",
+// Coverage: whether the trail delivered every day, and logged reads.
+var Coverage = &Report{
+	Name:    "coverage",
+	Title:   "Data completeness",
+	Meaning: "Log files and events per day. A day without files means the evidence for that day is missing; events without a single secret read mean the trail is not logging read events, and every read figure of this report is then zero for that reason alone.",
+	Columns: []string{"day", "files", "events", "secret_reads", "status"},
+	Missing: []string{"0", "0", "0", "NO LOG FILES"},
 	SQLite: `
-WITH RECURSIVE days(d) AS (SELECT :from UNION ALL SELECT d + 86400000 FROM days WHERE d + 86400000 < :to)
-SELECT strftime('%Y-%m-%d', days.d / 1000, 'unixepoch'),
-       coalesce(sum(e.is_read = 1 AND e.error_code = '' AND e.secret_id <> ''), 0),
-       coalesce(sum(e.error_code IN ('AccessDenied', 'AccessDeniedException')
-                    AND e.event_source IN ('secretsmanager.amazonaws.com', 'kms.amazonaws.com', 'ssm.amazonaws.com')), 0)
-FROM days LEFT JOIN events e ON e.event_time >= days.d AND e.event_time < days.d + 86400000
-GROUP BY days.d
-ORDER BY days.d`,
+SELECT ` + sprintf(day, "event_time") + `, count(DISTINCT file), count(*), sum(` + readOK + `),
+       CASE WHEN sum(is_read = 1) = 0 THEN 'no read events logged' ELSE 'ok' END
+FROM events
+WHERE event_time >= :from AND event_time < :to
+GROUP BY 1
+ORDER BY 1`,
+	Athena: `
+SELECT ` + sprintf(dayAth, "event_time") + `, count(DISTINCT file), count(*), sum(CASE WHEN ` + readOK + ` THEN 1 ELSE 0 END),
+       CASE WHEN sum(CASE WHEN is_read = 1 THEN 1 ELSE 0 END) = 0 THEN 'no read events logged' ELSE 'ok' END
+FROM secretgate_events
+WHERE ` + inWindowAth + `
+GROUP BY 1
+ORDER BY 1`,
 }
 
-// All are the weekly report's tables, in order.
-var All = []*Report{Headline, Daily, Access, Rotations, Denied, BreakGlass, UnsafeChanges}
-
-// ninetyDays is the window of SecretsManager.3 and .4 (Security Hub's default).
-const ninetyDays = "7776000000"
-
-// Controls: Security Hub's Secrets Manager controls, per secret in the
-// inventory, as of the window's end. Needs an imported inventory.
-var Controls = &Report{
-	Name:    "controls",
-	Title:   "Security Hub controls SecretsManager.1–4",
-	Meaning: "Each secret of the inventory against AWS Foundational Security Best Practices: .1 automatic rotation on; .2 its last rotation did not fail; .3 read within 90 days; .4 rotated within 90 days. Secrets scheduled for deletion are left out.",
-	Columns: []string{"control", "secret", "status", "evidence"},
-	SQLite: `
-WITH ev AS (
-  SELECT secret_id,
-         max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END) AS ok_at,
-         max(CASE WHEN event_name = 'RotationFailed' THEN event_time END) AS fail_at,
-         max(CASE WHEN is_read = 1 AND error_code = '' THEN event_time END) AS read_at
-  FROM events WHERE secret_id <> '' AND event_time < :to GROUP BY secret_id),
-s AS (
-  SELECT i.secret_id, i.rotation_enabled, ev.ok_at, ev.fail_at,
-         nullif(max(coalesce(i.last_rotated, 0), coalesce(ev.ok_at, 0)), 0) AS rotated,
-         nullif(max(coalesce(i.last_accessed, 0), coalesce(ev.read_at, 0)), 0) AS accessed
-  FROM secrets i LEFT JOIN ev ON ev.secret_id = i.secret_id
-  WHERE i.deleted = 0)
-SELECT 'SecretsManager.1', secret_id, CASE WHEN rotation_enabled = 1 THEN 'PASS' ELSE 'FAIL' END,
-       CASE WHEN rotation_enabled = 1 THEN 'automatic rotation on' ELSE 'automatic rotation off' END
-FROM s
-UNION ALL
-SELECT 'SecretsManager.2', secret_id,
-       CASE WHEN fail_at > coalesce(ok_at, 0) THEN 'FAIL' ELSE 'PASS' END,
-       CASE WHEN fail_at > coalesce(ok_at, 0) THEN 'last rotation failed ' || ` + sprintf(isoTime, "fail_at") + `
-            WHEN ok_at IS NOT NULL THEN 'last rotation succeeded ' || ` + sprintf(isoTime, "ok_at") + `
-            ELSE 'no rotation seen' END
-FROM s WHERE rotation_enabled = 1
-UNION ALL
-SELECT 'SecretsManager.3', secret_id,
-       CASE WHEN accessed >= :to - ` + ninetyDays + ` THEN 'PASS' ELSE 'FAIL' END,
-       CASE WHEN accessed IS NULL THEN 'never read' ELSE 'last read ' || ` + sprintf(isoTime, "accessed") + ` END
-FROM s
-UNION ALL
-SELECT 'SecretsManager.4', secret_id,
-       CASE WHEN rotated >= :to - ` + ninetyDays + ` THEN 'PASS' ELSE 'FAIL' END,
-       CASE WHEN rotated IS NULL THEN 'never rotated' ELSE 'last rotated ' || ` + sprintf(isoTime, "rotated") + ` END
-FROM s
-ORDER BY 1, 3, 2`,
-}
+// All are the weekly report's tables over CloudTrail, in order.
+var All = []*Report{Headline, Daily, Access, Rotations, Denied, BreakGlass, UnsafeChanges, Deletions, DeletedReads, Coverage}

@@ -213,7 +213,7 @@ func (g *generator) day(day time.Time, budget int) error {
 	}
 	// Deletions and key deletions, now and then; metadata calls and key checks.
 	if g.rng.IntN(5) == 0 {
-		add(g.deleteSecret(g.pick(), at()))
+		add(g.deletion(g.pick(), at())...)
 	}
 	if g.rng.IntN(10) == 0 {
 		add(g.scheduleKeyDeletion(at()))

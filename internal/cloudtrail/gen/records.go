@@ -276,6 +276,27 @@ func (g *generator) deleteSecret(s *secret, t time.Time) *Record {
 	return r
 }
 
+// deletion is an admin deleting a secret still in use: its readers fail
+// until the admin restores it, minutes later.
+func (g *generator) deletion(s *secret, t time.Time) []*Record {
+	del := g.deleteSecret(s, t)
+	out := []*Record{del}
+	n := 1 + g.rng.IntN(3)
+	for i := range n {
+		r := g.read(s.readerRole, g.session(), s, t.Add(time.Duration(i+1)*time.Minute), g.form(), "")
+		r.ErrorCode = "InvalidRequestException"
+		r.ErrorMessage = "You can't perform this operation on the secret because it was marked for deletion."
+		out = append(out, r)
+	}
+	restore := g.base(t.Add(time.Duration(n+1)*time.Minute), s.acct, smHost, "RestoreSecret")
+	restore.UserIdentity = del.UserIdentity
+	restore.SourceIPAddress = del.SourceIPAddress
+	restore.UserAgent = del.UserAgent
+	restore.RequestParameters = map[string]any{"secretId": s.name}
+	restore.ResponseElements = map[string]any{"arn": s.arn, "name": s.name}
+	return append(out, restore)
+}
+
 // scheduleKeyDeletion is an admin scheduling an environment key's deletion.
 func (g *generator) scheduleKeyDeletion(t time.Time) *Record {
 	env := Environments[g.rng.IntN(len(Environments))]

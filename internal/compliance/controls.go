@@ -1,0 +1,47 @@
+package compliance
+
+// ninetyDays is the window of SecretsManager.3 and .4 (Security Hub's default).
+const ninetyDays = "7776000000"
+
+// Controls: Security Hub's Secrets Manager controls, per secret in the
+// inventory, as of the window's end. Needs an imported inventory.
+var Controls = &Report{
+	Name:    "controls",
+	Title:   "Security Hub controls SecretsManager.1–4",
+	Meaning: "Each secret of the inventory against AWS Foundational Security Best Practices: .1 automatic rotation on; .2 its last rotation did not fail; .3 read within 90 days; .4 rotated within 90 days. Secrets scheduled for deletion are left out.",
+	Columns: []string{"control", "secret", "status", "evidence"},
+	SQLite: `
+WITH ev AS (
+  SELECT secret_id,
+         max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END) AS ok_at,
+         max(CASE WHEN event_name = 'RotationFailed' THEN event_time END) AS fail_at,
+         max(CASE WHEN is_read = 1 AND error_code = '' THEN event_time END) AS read_at
+  FROM events WHERE secret_id <> '' AND event_time < :to GROUP BY secret_id),
+s AS (
+  SELECT i.secret_id, i.rotation_enabled, ev.ok_at, ev.fail_at,
+         nullif(max(coalesce(i.last_rotated, 0), coalesce(ev.ok_at, 0)), 0) AS rotated,
+         nullif(max(coalesce(i.last_accessed, 0), coalesce(ev.read_at, 0)), 0) AS accessed
+  FROM secrets i LEFT JOIN ev ON ev.secret_id = i.secret_id
+  WHERE i.deleted = 0)
+SELECT 'SecretsManager.1', secret_id, CASE WHEN rotation_enabled = 1 THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN rotation_enabled = 1 THEN 'automatic rotation on' ELSE 'automatic rotation off' END
+FROM s
+UNION ALL
+SELECT 'SecretsManager.2', secret_id,
+       CASE WHEN fail_at > coalesce(ok_at, 0) THEN 'FAIL' ELSE 'PASS' END,
+       CASE WHEN fail_at > coalesce(ok_at, 0) THEN 'last rotation failed ' || ` + sprintf(isoTime, "fail_at") + `
+            WHEN ok_at IS NOT NULL THEN 'last rotation succeeded ' || ` + sprintf(isoTime, "ok_at") + `
+            ELSE 'no rotation seen' END
+FROM s WHERE rotation_enabled = 1
+UNION ALL
+SELECT 'SecretsManager.3', secret_id,
+       CASE WHEN accessed >= :to - ` + ninetyDays + ` THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN accessed IS NULL THEN 'never read' ELSE 'last read ' || ` + sprintf(isoTime, "accessed") + ` END
+FROM s
+UNION ALL
+SELECT 'SecretsManager.4', secret_id,
+       CASE WHEN rotated >= :to - ` + ninetyDays + ` THEN 'PASS' ELSE 'FAIL' END,
+       CASE WHEN rotated IS NULL THEN 'never rotated' ELSE 'last rotated ' || ` + sprintf(isoTime, "rotated") + ` END
+FROM s
+ORDER BY 1, 3, 2`,
+}

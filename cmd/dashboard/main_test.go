@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/secretgate/secretgate/internal/compliance"
 )
 
 func TestIngestExitCodes(t *testing.T) {
@@ -69,10 +71,11 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("report: %d %s", code, errb.String())
 	}
 	files := strings.Fields(out.String())
-	if len(files) != 7 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") || !strings.HasSuffix(files[6], "2026-W48-controls.csv") {
+	last := len(files) - 1
+	if len(files) != len(compliance.All)+1 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") || !strings.HasSuffix(files[last], "2026-W48-controls.csv") {
 		t.Fatalf("files %v", files)
 	}
-	controls, _ := os.ReadFile(files[6])
+	controls, _ := os.ReadFile(files[last])
 	if !strings.Contains(string(controls), "SecretsManager.1,") || !strings.Contains(string(controls), "SecretsManager.4,") {
 		t.Errorf("controls.csv:\n%.400s", controls)
 	}

@@ -90,3 +90,30 @@ func TestDDL(t *testing.T) {
 		})
 	}
 }
+
+// The view gives the reports the dashboard's events columns, in order,
+// plus the partition to prune on.
+func TestViewColumns(t *testing.T) {
+	ddl := ViewDDL()
+	if !strings.HasPrefix(ddl, "CREATE OR REPLACE VIEW secretgate_events AS") || !strings.Contains(ddl, "FROM "+Table+"\n") {
+		t.Fatalf("view header or source table wrong:\n%.300s", ddl)
+	}
+	final := ddl[strings.LastIndex(ddl, "\nSELECT\n"):]
+	var got []string
+	for _, line := range strings.Split(final, "\n") {
+		line = strings.TrimSuffix(strings.TrimSpace(line), ",")
+		switch {
+		case strings.Contains(line, " AS "):
+			if i := strings.LastIndex(line, " AS "); !strings.Contains(line[i:], "(") {
+				got = append(got, line[i+4:])
+			}
+		case line != "" && !strings.ContainsAny(line, " ()'") && line != "SELECT":
+			got = append(got, line)
+		}
+	}
+	want := "event_id event_time event_source event_name region account_id principal principal_type session_name mfa " +
+		"source_ip user_agent secret_id key_id parameter_name error_code error_message is_read via file log_date"
+	if strings.Join(got, " ") != want {
+		t.Errorf("view columns\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}

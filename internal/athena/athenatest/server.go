@@ -14,7 +14,8 @@
 // The test seeds tables with Exec. StartQueryExecution records the query
 // and its execution parameters, replaces each ? outside literals with the
 // next parameter as Athena does (parameters are SQL literals, so a string
-// carries its own quotes: "'abc'"), and runs the result on SQLite. The
+// carries its own quotes: "'abc'"), and runs the result on SQLite, given
+// the few Trino functions the reports use (see trino.go). The
 // query then shows QUEUED and RUNNING for a few polls of GetQueryExecution
 // before SUCCEEDED, or FAILED with SQLite's message as its
 // StateChangeReason. GetQueryResults pages the rows (PageSize at most per
@@ -114,7 +115,8 @@ type column struct{ name, typ string }
 // the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	db, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), "athena.db"))
+	registerDriver()
+	db, err := sql.Open(driverName, filepath.Join(t.TempDir(), "athena.db"))
 	if err != nil {
 		t.Fatalf("athenatest: open SQLite: %v", err)
 	}

@@ -17,7 +17,7 @@ const View = "secretgate_events"
 // in the event's region and account); the role behind an assumed-role
 // session; MFA evidence; KMS calls Secrets Manager made for a principal
 // traced to their secret and marked via 'secretsmanager'; reads of values
-// (GetSecretValue, parameter reads with decryption). Absent text is ”.
+// (GetSecretValue, parameter reads with decryption). Absent text is empty, never NULL.
 // The table's account and region partitions must be enum projections
 // (DDL with accounts and regions), since a view cannot name injected
 // values.

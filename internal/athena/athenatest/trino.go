@@ -16,7 +16,7 @@ import (
 //   - from_unixtime(seconds) keeps the number (SQLite has no timestamp
 //     type); format_datetime(seconds, pattern) formats it in UTC with a
 //     Joda-Time pattern (letters y M d H m s, text in single quotes,
-//     ” for a quote), as Trino does.
+//     two single quotes for one), as Trino does.
 //   - max_by(x, y) is the x of the row with the greatest non-null y.
 //
 // Anything else Trino-only fails here, as it should in a test.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/cloudtrail"
 	"github.com/secretgate/secretgate/internal/inventory"
+	"github.com/secretgate/secretgate/internal/store"
 )
 
 func TestWeek(t *testing.T) {
@@ -207,5 +208,20 @@ func TestControls(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestGateTable(t *testing.T) {
+	w, _ := Week("2026-W48")
+	tab := GateTable([]store.Activity{
+		{Repo: "acme/api", Rule: "aws-access-key", Blocked: 1, Bypassed: 2, Findings: 4, BypassReason: []string{"test fixture", "revoked"}},
+		{Repo: "acme/web", Blocked: 1, FailedOpen: 1},
+	}, w)
+	want := [][]string{
+		{"acme/api", "aws-access-key", "1", "2", "0", "4", "test fixture; revoked"},
+		{"acme/web", "(not scanned)", "1", "0", "1", "0", ""},
+	}
+	if fmt.Sprint(tab.Rows) != fmt.Sprint(want) || len(tab.Columns) != len(want[0]) {
+		t.Errorf("rows %q", tab.Rows)
 	}
 }

@@ -63,7 +63,7 @@ func TestReportsAgreeAcrossDialects(t *testing.T) {
 
 	srv := athenatest.NewServer(t)
 	srv.PageSize = 500
-	copyEvents(t, db, srv)
+	srv.LoadEvents(db.SQL())
 	client := athena.New(srv.Client(), athena.Options{WorkGroup: "secretgate", PollMin: time.Millisecond, PollMax: 2 * time.Millisecond})
 	ath := &athena.Reports{Client: client}
 	local := compliance.SQLite{DB: db.SQL()}
@@ -96,49 +96,5 @@ func TestReportsAgreeAcrossDialects(t *testing.T) {
 		if !strings.Contains(e.Query, "log_date BETWEEN ?") || e.WorkGroup != "secretgate" {
 			t.Errorf("query without partition bounds or workgroup: %.200s", e.Query)
 		}
-	}
-}
-
-// copyEvents gives the local Athena a secretgate_events table holding the
-// dashboard's events, with the trail's date partition.
-func copyEvents(t *testing.T, db *cloudtrail.DB, srv *athenatest.Server) {
-	t.Helper()
-	cols := `event_id, event_time, event_source, event_name, region, account_id, principal, principal_type, session_name,
-		mfa, source_ip, user_agent, secret_id, key_id, parameter_name, error_code, error_message, is_read, via, file`
-	srv.Exec(`CREATE TABLE secretgate_events (event_id TEXT, event_time INTEGER, event_source TEXT, event_name TEXT,
-		region TEXT, account_id TEXT, principal TEXT, principal_type TEXT, session_name TEXT, mfa INTEGER, source_ip TEXT,
-		user_agent TEXT, secret_id TEXT, key_id TEXT, parameter_name TEXT, error_code TEXT, error_message TEXT,
-		is_read INTEGER, via TEXT, file TEXT, log_date TEXT)`)
-	rows, err := db.SQL().Query(`SELECT ` + cols + `, strftime('%Y/%m/%d', event_time / 1000, 'unixepoch') FROM events`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	tx, err := srv.DB().Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ins, err := tx.Prepare(`INSERT INTO secretgate_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := make([]any, 21)
-	ptrs := make([]any, 21)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ins.Exec(vals...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gatekeeper ./cmd/gatekeeper
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/dashboard ./cmd/dashboard
 
 # The test command CI runs: formatting, vet, then every test with the race detector.
 test: fmt-check vet
@@ -31,7 +32,7 @@ bench: build
 
 # The main job on the embedded default: a real gate on a real repository.
 demo: build
-	./scripts/demo.sh $(BIN)/gatekeeper
+	./scripts/demo.sh $(BIN)/gatekeeper $(BIN)/dashboard
 
 # The CodeCommit Lambda for the provided.al2023 runtime: bootstrap zips for
 # arm64 and x86_64. Built without cgo (the function's store is PostgreSQL).

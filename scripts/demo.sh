@@ -3,6 +3,9 @@
 # real ones do, then let gatekeeper find them. Needs only git and the binary.
 set -euo pipefail
 gk=$(realpath "${1:-bin/gatekeeper}")
+dash=$(realpath "${2:-bin/dashboard}")
+root=$(pwd)
+evidence="$root/demo-evidence" # kept after the demo: the weekly PDF and CSV files
 work=$(mktemp -d "${TMPDIR:-/tmp}/secretgate-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SECRETGATE_FINGERPRINT_KEY_FILE="$work/fingerprint.key"
@@ -83,9 +86,35 @@ echo
 echo "== the working tree only (--dir): the removed AWS key is gone from the files, not from history"
 "$gk" scan --no-progress --dir . || true
 
-# No planted secret may appear in anything gatekeeper printed or kept.
+# ---------------------------------------------------------------- the watch
+trail="$work/trail"
+watch="$work/watch.db"
+# The trail runs from two weeks before this week's Monday to yesterday, so
+# that this week's report holds the gate's pushes made above.
+dow=$(date -u +%u)
+week=$(date -u +%G-W%V)
+days=$((13 + dow))
+start=$(date -u -d "-$days days" +%F)
+banner "The watch: $days days of a generated organisation's CloudTrail from $start, and real AWS sample records"
+"$dash" gen --out "$trail" --days "$days" --events 250000 --start "$start" --inventory "$work/secrets.json"
+"$dash" ingest --db "$watch" "$trail" "$root/internal/cloudtrail/testdata"
+"$dash" inventory import --db "$watch" "$work/secrets.json"
+banner "dashboard report --week $week --store (the gate's record): the weekly evidence, tables and row counts"
+"$dash" report --db "$watch" --week "$week" --store "$server/secretgate.db" >"$work/report.txt" 2>"$work/report.err"
+grep -E '\(([0-9]+) rows\)$' "$work/report.txt"
+banner "The headline, the data's completeness (the days to come have no files yet), and the gate's pushes"
+awk '/^Headline figures/,/^$/' "$work/report.txt"
+awk '/^Data completeness/,/^$/' "$work/report.txt"
+awk '/^Secrets pushed to git/,/^$/' "$work/report.txt"
+rm -rf "$evidence"
+banner "The same week as a PDF and as CSV files, in $evidence"
+"$dash" report --db "$watch" --week "$week" --store "$server/secretgate.db" --format pdf --out "$evidence" 2>/dev/null
+"$dash" report --db "$watch" --week "$week" --store "$server/secretgate.db" --format csv --out "$evidence/csv" 2>/dev/null | wc -l | xargs printf '%s CSV files\n'
+
+# No planted secret may appear in anything secretgate printed or kept.
 if "$gk" scan --no-progress --format json . 2>&1 | grep -qE "$aws_id|$gh_tok|$db_pw" ||
-   grep -qaE "$aws_id|$gh_tok|$db_pw" "$server"/secretgate.db* "$server/alerts.log"; then
+   grep -qaE "$aws_id|$gh_tok|$db_pw" "$server"/secretgate.db* "$server/alerts.log" "$work/report.txt" "$watch"* ||
+   grep -rqaE "$aws_id|$gh_tok|$db_pw" "$evidence"; then
   echo "demo: a secret leaked into the output" >&2; exit 1
 fi
-banner "No planted secret appears in any output, the database or the alerts."
+banner "No planted secret appears in any output, the databases, the alerts or the evidence."

@@ -11,11 +11,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	athenasdk "github.com/aws/aws-sdk-go-v2/service/athena"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"golang.org/x/term"
 
 	"github.com/secretgate/secretgate/internal/athena"
@@ -24,6 +30,7 @@ import (
 	"github.com/secretgate/secretgate/internal/compliance"
 	"github.com/secretgate/secretgate/internal/export"
 	"github.com/secretgate/secretgate/internal/inventory"
+	"github.com/secretgate/secretgate/internal/store"
 )
 
 const (
@@ -39,11 +46,20 @@ Usage:
   dashboard gen --out DIR [--days N] [--events N] [--seed N] [--start YYYY-MM-DD] [--inventory FILE]
                                          write a generated organisation's CloudTrail in the S3 layout
 
-  dashboard report [--db FILE] [--week YYYY-Www] [--format csv|text] [--out DIR]
-                                         the weekly evidence (default: last complete ISO week)
-  dashboard inventory import [--db FILE] FILE   the JSON of aws secretsmanager list-secrets
+  dashboard report [--db FILE] [--week YYYY-Www] [--format text|csv|pdf] [--out DIR] [--store DSN]
+                 [--engine sqlite|athena] [--region R] [--workgroup W] [--database D] [--output-location S3URL]
+                                         the weekly evidence (default: last complete ISO week); --store adds
+                                         the gate's blocked and bypassed pushes; --engine athena runs the
+                                         reports on the trail in S3 (see athena ddl)
+  dashboard inventory import [--db FILE] FILE | --live
+                                         the secret inventory: the JSON of aws secretsmanager list-secrets,
+                                         or ListSecrets through the SDK
+  dashboard inventory import-keys [--db FILE] FILE | --live
+                                         the KMS key inventory (run it without FILE for the CLI command
+                                         that makes the file), or ListKeys and friends through the SDK
   dashboard athena ddl --bucket NAME [--prefix P] [--accounts A,B] [--regions R,S]
-                                         the Athena table for your trail, with partition projection
+                                         the Athena table for your trail, with partition projection,
+                                         and the secretgate_events view the reports read
 
 Exit codes: 0 done, 1 some files failed (the rest went in), 2 usage or error.
 `
@@ -161,23 +177,33 @@ func generate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// report runs the weekly reports and writes them as CSV files or text.
+// report runs the weekly reports and writes them as text, CSV files or a PDF.
 func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", defaultDB, "the database (`FILE`)")
 	week := fs.String("week", "", "ISO week (`YYYY-Www`); default: the last complete one")
-	format := fs.String("format", "text", "csv or text")
-	out := fs.String("out", ".", "where CSV files go (`DIR`)")
+	format := fs.String("format", "text", "text, csv or pdf")
+	out := fs.String("out", ".", "where CSV and PDF files go (`DIR`)")
+	storeDSN := fs.String("store", "", "the gate's store (`FILE` or postgres:// URL), for the pushes it blocked")
+	engine := fs.String("engine", "sqlite", "sqlite (the --db database) or athena (the trail in S3)")
+	var ao athenaFlags
+	ao.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitError
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "dashboard:", err)
+		return exitError
+	}
+	if *format != "text" && *format != "csv" && *format != "pdf" {
+		return fail(fmt.Errorf("--format %q: want text, csv or pdf", *format))
 	}
 	w := compliance.LastWeek(time.Now())
 	if *week != "" {
 		var err error
 		if w, err = compliance.Week(*week); err != nil {
-			fmt.Fprintln(stderr, "dashboard:", err)
-			return exitError
+			return fail(err)
 		}
 	} else {
 		y, n := w.From.ISOWeek()
@@ -185,34 +211,76 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	db, err := cloudtrail.Open(ctx, *dbPath)
 	if err != nil {
-		fmt.Fprintln(stderr, "dashboard:", err)
-		return exitError
+		return fail(err)
 	}
 	defer db.Close()
+
 	reports := compliance.All
-	var hasInventory int
-	db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'secrets'`).Scan(&hasInventory)
-	if hasInventory > 0 {
-		reports = append(reports[:len(reports):len(reports)], compliance.Controls)
-	} else {
-		fmt.Fprintln(stderr, "dashboard: no secret inventory: the Security Hub control rows need `dashboard inventory import`")
+	var src compliance.Source = compliance.SQLite{DB: db.SQL()}
+	var ath *athena.Reports
+	switch *engine {
+	case "sqlite":
+		// The inventory's controls run where the inventory is: here.
+		if has(ctx, db, "secrets") {
+			reports = append(reports[:len(reports):len(reports)], compliance.Controls)
+		} else {
+			fmt.Fprintln(stderr, "dashboard: no secret inventory: the SecretsManager.1-4 rows need `dashboard inventory import`")
+		}
+		if has(ctx, db, "keys") {
+			reports = append(reports[:len(reports):len(reports)], compliance.KeyControls)
+		} else {
+			fmt.Fprintln(stderr, "dashboard: no key inventory: the KMS.3 and KMS.4 rows need `dashboard inventory import-keys`")
+		}
+	case "athena":
+		client, err := ao.client(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		ath = &athena.Reports{Client: client}
+		src = ath
+		fmt.Fprintln(stderr, "dashboard: on Athena, the inventory's control rows are left out: they join the local inventory")
+	default:
+		return fail(fmt.Errorf("--engine %q: want sqlite or athena", *engine))
 	}
-	tables, err := compliance.RunAll(ctx, compliance.SQLite{DB: db.SQL()}, reports, w)
+	tables, err := compliance.RunAll(ctx, src, reports, w)
 	if err != nil {
-		fmt.Fprintln(stderr, "dashboard:", err)
-		return exitError
+		return fail(err)
 	}
+	if ath != nil {
+		q, b := ath.Scanned()
+		fmt.Fprintf(stderr, "dashboard: %d Athena queries scanned %s\n", q, bytesText(b))
+	}
+	if *storeDSN != "" {
+		st, err := store.Open(ctx, *storeDSN)
+		if err != nil {
+			return fail(err)
+		}
+		acts, err := st.Activity(ctx, w.From, w.To)
+		st.Close()
+		if err != nil {
+			return fail(err)
+		}
+		tables = append(tables, compliance.GateTable(acts, w))
+	} else {
+		fmt.Fprintln(stderr, "dashboard: no --store: the weekly evidence leaves out the pushes the gate blocked")
+	}
+
 	switch *format {
 	case "csv":
 		paths, err := export.CSV(*out, *week, tables)
 		if err != nil {
-			fmt.Fprintln(stderr, "dashboard:", err)
-			return exitError
+			return fail(err)
 		}
 		for _, p := range paths {
 			fmt.Fprintln(stdout, p)
 		}
-	case "text":
+	case "pdf":
+		p, err := writePDF(*out, *week, w, tables)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, p)
+	default:
 		fmt.Fprintf(stdout, "secretgate weekly evidence, %s (%s)\n", *week, w)
 		for _, t := range tables {
 			fmt.Fprintf(stdout, "\n%s (%d rows)\n", t.Report.Title, len(t.Rows))
@@ -223,11 +291,69 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			tw.Flush()
 		}
-	default:
-		fmt.Fprintf(stderr, "dashboard: --format %q: want csv or text (PDF is not built yet)\n", *format)
-		return exitError
 	}
 	return exitOK
+}
+
+// has says whether the database has the named table (the inventory's are
+// made on import).
+func has(ctx context.Context, db *cloudtrail.DB, table string) bool {
+	var n int
+	db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n)
+	return n > 0
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// athenaFlags say where and how the reports run on Athena.
+type athenaFlags struct {
+	region, endpoint, workgroup, database, catalog, output string
+}
+
+func (a *athenaFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.region, "region", "", "the Athena region (default: the AWS configuration's)")
+	fs.StringVar(&a.endpoint, "endpoint", "", "an Athena endpoint `URL` other than AWS's (a VPC endpoint, a test server)")
+	fs.StringVar(&a.workgroup, "workgroup", "primary", "the Athena workgroup (its bytes-scanned limit applies)")
+	fs.StringVar(&a.database, "database", "default", "the Glue database holding "+athena.View)
+	fs.StringVar(&a.catalog, "catalog", "", "the data catalog (default: AwsDataCatalog)")
+	fs.StringVar(&a.output, "output-location", "", "s3:// `URL` for results, unless the workgroup sets one")
+}
+
+func (a *athenaFlags) client(ctx context.Context) (*athena.Client, error) {
+	cfg, err := awsConfig(ctx, a.region)
+	if err != nil {
+		return nil, err
+	}
+	api := athenasdk.NewFromConfig(cfg, func(o *athenasdk.Options) {
+		if a.endpoint != "" {
+			o.BaseEndpoint = aws.String(a.endpoint)
+		}
+	})
+	return athena.New(api, athena.Options{WorkGroup: a.workgroup, Database: a.database, Catalog: a.catalog, OutputLocation: a.output}), nil
+}
+
+// awsConfig is the SDK's configuration from the usual places (environment,
+// shared files, SSO, instance role), in region if one is given.
+func awsConfig(ctx context.Context, region string) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // athenaCmd prints the Athena table definition for a CloudTrail trail.
@@ -256,39 +382,110 @@ func athenaCmd(args []string, stdout, stderr io.Writer) int {
 		return strings.Split(s, ",")
 	}
 	fmt.Fprintln(stdout, athena.DDL(*bucket, *prefix, split(*accounts), split(*regions)))
+	if *accounts == "" || *regions == "" {
+		fmt.Fprintln(stderr, "dashboard: without --accounts and --regions the partitions are injected: queries must name them, and the reports' view cannot")
+	}
+	fmt.Fprintln(stdout, athena.ViewDDL()+";")
 	return exitOK
 }
 
-// inventoryCmd imports the secret inventory.
+// inventoryCmd imports the secret and key inventories, from files or live.
 func inventoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(stderr, "dashboard: inventory needs import")
+	if len(args) == 0 || (args[0] != "import" && args[0] != "import-keys") {
+		fmt.Fprintln(stderr, "dashboard: inventory needs import or import-keys")
 		return exitError
 	}
-	fs := flag.NewFlagSet("inventory import", flag.ContinueOnError)
+	keys := args[0] == "import-keys"
+	fs := flag.NewFlagSet("inventory "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", defaultDB, "the database (`FILE`)")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "dashboard: inventory import needs one FILE (aws secretsmanager list-secrets > FILE)")
+	live := fs.Bool("live", false, "ask AWS through the SDK instead of reading a file")
+	region := fs.String("region", "", "the region to list (default: the AWS configuration's)")
+	endpoint := fs.String("endpoint", "", "an endpoint `URL` other than AWS's")
+	if err := fs.Parse(args[1:]); err != nil {
 		return exitError
 	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, "dashboard:", err)
+	if *live == (fs.NArg() == 1) || fs.NArg() > 1 {
+		if keys {
+			fmt.Fprintln(stderr, "dashboard: inventory import-keys needs one FILE or --live; the file is made with:\n"+inventory.KeysCommand)
+		} else {
+			fmt.Fprintln(stderr, "dashboard: inventory import needs one FILE (aws secretsmanager list-secrets > FILE) or --live")
+		}
 		return exitError
 	}
-	defer f.Close()
 	db, err := cloudtrail.Open(ctx, *dbPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashboard:", err)
 		return exitError
 	}
 	defer db.Close()
-	n, err := inventory.Import(ctx, db.SQL(), f)
-	if err != nil {
-		fmt.Fprintf(stderr, "dashboard: %s: %v\n", fs.Arg(0), err)
-		return exitError
+	var n int
+	if *live {
+		cfg, err := awsConfig(ctx, *region)
+		if err != nil {
+			fmt.Fprintln(stderr, "dashboard:", err)
+			return exitError
+		}
+		if keys {
+			n, err = inventory.LoadKeys(ctx, db.SQL(), kms.NewFromConfig(cfg, func(o *kms.Options) {
+				if *endpoint != "" {
+					o.BaseEndpoint = aws.String(*endpoint)
+				}
+			}))
+		} else {
+			n, err = inventory.Live(ctx, secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+				if *endpoint != "" {
+					o.BaseEndpoint = aws.String(*endpoint)
+				}
+			}), db.SQL())
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "dashboard:", err)
+			return exitError
+		}
+	} else {
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintln(stderr, "dashboard:", err)
+			return exitError
+		}
+		defer f.Close()
+		if keys {
+			n, err = inventory.ImportKeys(ctx, db.SQL(), f)
+		} else {
+			n, err = inventory.Import(ctx, db.SQL(), f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dashboard: %s: %v\n", fs.Arg(0), err)
+			return exitError
+		}
 	}
-	fmt.Fprintf(stdout, "%d secrets in the inventory\n", n)
+	what := "secrets"
+	if keys {
+		what = "keys"
+	}
+	fmt.Fprintf(stdout, "%d %s in the inventory\n", n, what)
 	return exitOK
+}
+
+// writePDF writes the weekly evidence to DIR/secretgate-<week>.pdf,
+// through a temporary file so that a failure leaves no half a report.
+func writePDF(dir, week string, w compliance.Window, tables []*compliance.Table) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "secretgate-"+week+".pdf")
+	f, err := os.CreateTemp(dir, ".secretgate-*.pdf")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	if err := export.PDF(f, export.Document{Week: week, Window: w, Generated: time.Now().UTC(), Tables: tables}); err != nil {
+		f.Close()
+		return "", fmt.Errorf("PDF: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return path, os.Rename(f.Name(), path)
 }

@@ -7,8 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/secretgate/secretgate/internal/athena/athenatest"
+	"github.com/secretgate/secretgate/internal/cloudtrail"
 	"github.com/secretgate/secretgate/internal/compliance"
+	"github.com/secretgate/secretgate/internal/scan"
+	"github.com/secretgate/secretgate/internal/store"
+	"github.com/secretgate/secretgate/rules"
 )
 
 func TestIngestExitCodes(t *testing.T) {
@@ -51,7 +57,10 @@ func TestGen(t *testing.T) {
 	}
 }
 
-func TestReportCommand(t *testing.T) {
+// weekDB is a dashboard database of a generated organisation's 2026-W48
+// and the days around it, with the secret inventory imported.
+func weekDB(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
 	var out, errb bytes.Buffer
@@ -66,7 +75,14 @@ func TestReportCommand(t *testing.T) {
 	if code := run(ctx, []string{"inventory", "import", "--db", db, inv}, &out, &errb, false); code != 0 {
 		t.Fatalf("inventory: %d %s", code, errb.String())
 	}
-	out.Reset()
+	return db
+}
+
+func TestReportCommand(t *testing.T) {
+	ctx := context.Background()
+	db := weekDB(t)
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
 	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W48", "--format", "csv", "--out", filepath.Join(dir, "out")}, &out, &errb, false); code != 0 {
 		t.Fatalf("report: %d %s", code, errb.String())
 	}
@@ -83,8 +99,113 @@ func TestReportCommand(t *testing.T) {
 	if !strings.HasPrefix(string(head), "figure,this_window,previous_window\r\nsecret reads,") {
 		t.Errorf("headline.csv:\n%s", head)
 	}
-	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W99"}, &out, &errb, false); code != 2 || !strings.Contains(errb.String(), "want YYYY-Www") {
-		t.Errorf("bad week: %d %s", code, errb.String())
+	for _, want := range []string{"no key inventory", "no --store"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q: %s", want, errb.String())
+		}
+	}
+	for _, bad := range [][]string{{"--week", "2026-W99"}, {"--format", "docx"}, {"--engine", "bigquery"}} {
+		errb.Reset()
+		if code := run(ctx, append([]string{"report", "--db", db}, bad...), &out, &errb, false); code != exitError || errb.Len() == 0 {
+			t.Errorf("%v: exit %d, %s", bad, code, errb.String())
+		}
+	}
+}
+
+func TestReportPDF(t *testing.T) {
+	db := weekDB(t)
+	dir := filepath.Join(t.TempDir(), "evidence")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"report", "--db", db, "--week", "2026-W48", "--format", "pdf", "--out", dir}, &out, &errb, false); code != 0 {
+		t.Fatalf("report: %d %s", code, errb.String())
+	}
+	want := filepath.Join(dir, "secretgate-2026-W48.pdf")
+	if strings.TrimSpace(out.String()) != want {
+		t.Errorf("stdout %q, want %q", out.String(), want)
+	}
+	b, err := os.ReadFile(want)
+	if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) || len(b) < 10000 {
+		t.Fatalf("%s: %d bytes, %v", want, len(b), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in %s, want the PDF only", len(entries), dir)
+	}
+}
+
+// The same week on Athena (the local one, through the SDK) reads as it
+// does on SQLite, less the inventory's controls.
+func TestReportOnAthena(t *testing.T) {
+	ctx := context.Background()
+	db := weekDB(t)
+	src, err := cloudtrail.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := athenatest.NewServer(t)
+	srv.PageSize = 1000
+	srv.LoadEvents(src.SQL())
+	src.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+
+	var local, remote, errb bytes.Buffer
+	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W48"}, &local, &errb, false); code != 0 {
+		t.Fatalf("sqlite: %d %s", code, errb.String())
+	}
+	errb.Reset()
+	args := []string{"report", "--db", db, "--week", "2026-W48", "--engine", "athena", "--region", athenatest.Region,
+		"--endpoint", srv.URL, "--workgroup", "evidence", "--database", "trail"}
+	if code := run(ctx, args, &remote, &errb, false); code != 0 {
+		t.Fatalf("athena: %d %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "10 Athena queries scanned") {
+		t.Errorf("stderr: %s", errb.String())
+	}
+	controls := strings.Index(local.String(), "\nSecurity Hub controls")
+	if controls < 0 {
+		t.Fatalf("no controls in the SQLite report")
+	}
+	if l, r := strings.Split(local.String()[:controls], "\n"), strings.Split(remote.String(), "\n"); len(l) != len(r) {
+		t.Errorf("Athena's report has %d lines, SQLite's %d", len(r), len(l))
+	} else {
+		for i := range l {
+			if l[i] != r[i] {
+				t.Errorf("line %d differs:\nathena %s\nsqlite %s", i+1, r[i], l[i])
+				break
+			}
+		}
+	}
+	for _, e := range srv.Executions() {
+		if e.WorkGroup != "evidence" || e.Database != "trail" {
+			t.Errorf("query ran in workgroup %q, database %q", e.WorkGroup, e.Database)
+		}
+	}
+}
+
+// The gate's store adds its table to the evidence.
+func TestReportWithStore(t *testing.T) {
+	ctx := context.Background()
+	db := weekDB(t)
+	dsn := filepath.Join(t.TempDir(), "gate.db")
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	f := scan.Finding{RuleID: "aws-access-key", Severity: rules.High, Redacted: "AKIA…MPLE", Fingerprint: "fp1"}
+	if _, err := st.RecordPush(ctx, store.Push{Repo: "acme/api", Pusher: "dana", Source: "pre-receive", At: at,
+		Verdict: store.VerdictBypassed, Reason: "test fixture"}, []scan.Finding{f}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W48", "--store", dsn}, &out, &errb, false); code != 0 {
+		t.Fatalf("report: %d %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "Secrets pushed to git (1 rows)") || !strings.Contains(out.String(), "acme/api    aws-access-key  0        1         0            1         test fixture") {
+		t.Errorf("no gate table:\n%s", out.String()[strings.Index(out.String(), "Secrets pushed"):])
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package export writes the weekly evidence: CSV files (one per report
-// table) and, later, the PDF.
+// table) and the PDF document.
 package export
 
 import (

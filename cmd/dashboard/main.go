@@ -221,15 +221,10 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch *engine {
 	case "sqlite":
 		// The inventory's controls run where the inventory is: here.
-		if has(ctx, db, "secrets") {
-			reports = append(reports[:len(reports):len(reports)], compliance.Controls)
-		} else {
-			fmt.Fprintln(stderr, "dashboard: no secret inventory: the SecretsManager.1-4 rows need `dashboard inventory import`")
-		}
-		if has(ctx, db, "keys") {
-			reports = append(reports[:len(reports):len(reports)], compliance.KeyControls)
-		} else {
-			fmt.Fprintln(stderr, "dashboard: no key inventory: the KMS.3 and KMS.4 rows need `dashboard inventory import-keys`")
+		var missing []string
+		reports, missing = compliance.Local(ctx, db.SQL())
+		for _, m := range missing {
+			fmt.Fprintln(stderr, "dashboard:", m)
 		}
 	case "athena":
 		client, err := ao.client(ctx)
@@ -293,14 +288,6 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
-}
-
-// has says whether the database has the named table (the inventory's are
-// made on import).
-func has(ctx context.Context, db *cloudtrail.DB, table string) bool {
-	var n int
-	db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n)
-	return n > 0
 }
 
 func bytesText(n int64) string {

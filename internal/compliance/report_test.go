@@ -160,30 +160,41 @@ func TestRunAllMatchesRun(t *testing.T) {
 	}
 }
 
-func TestControls(t *testing.T) {
-	db := seed(t)
+// secretC is a secret of the inventory that nobody reads or rotates.
+const secretC = "arn:aws:secretsmanager:eu-west-1:" + acct + ":secret:prod/old/unused"
+
+// seedInventory adds the inventory TestControls and TestRotationStatus
+// read: A rotates (events) every 30 days and is read, B does not rotate,
+// C is stale, and one secret is scheduled for deletion.
+func seedInventory(t *testing.T, db *cloudtrail.DB) {
+	t.Helper()
 	if _, err := db.SQL().Exec(inventory.Schema); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-	secretC := "arn:aws:secretsmanager:eu-west-1:" + acct + ":secret:prod/old/unused"
 	for _, s := range []struct {
 		id                      string
 		rotation                int
+		days                    any
 		lastRotated, lastAccess any
 		deleted                 int
 	}{
-		{secretA, 1, nil, nil, 0},    // rotates (events), read this week
-		{secretB, 0, nil, nil, 0},    // no rotation; read this week (by break-glass)
-		{secretC, 1, old, old, 0},    // rotation on, but stale on both counts
-		{"arn:gone", 0, nil, nil, 1}, // scheduled for deletion: left out
+		{secretA, 1, 30, nil, nil, 0},     // rotates (events), read this week
+		{secretB, 0, nil, nil, nil, 0},    // no rotation; read this week (by break-glass)
+		{secretC, 1, 30, old, old, 0},     // rotation on, but stale on both counts
+		{"arn:gone", 0, nil, nil, nil, 1}, // scheduled for deletion: left out
 	} {
-		if _, err := db.SQL().Exec(`INSERT INTO secrets (secret_id, name, arn, region, account_id, rotation_enabled, rotation_schedule,
+		if _, err := db.SQL().Exec(`INSERT INTO secrets (secret_id, name, arn, region, account_id, rotation_enabled, rotation_days, rotation_schedule,
 			last_rotated, last_accessed, kms_key_id, deleted, tags, service, environment, imported_at)
-			VALUES (?, '', '', 'eu-west-1', ?, ?, '', ?, ?, '', ?, '{}', '', '', 0)`, s.id, acct, s.rotation, s.lastRotated, s.lastAccess, s.deleted); err != nil {
+			VALUES (?, '', '', 'eu-west-1', ?, ?, ?, '', ?, ?, '', ?, '{}', '', '', 0)`, s.id, acct, s.rotation, s.days, s.lastRotated, s.lastAccess, s.deleted); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestControls(t *testing.T) {
+	db := seed(t)
+	seedInventory(t, db)
 	w, _ := Week("2026-W48")
 	tab, err := Run(context.Background(), SQLite{db.SQL()}, Controls, w)
 	if err != nil {
@@ -223,5 +234,54 @@ func TestGateTable(t *testing.T) {
 	}
 	if fmt.Sprint(tab.Rows) != fmt.Sprint(want) || len(tab.Columns) != len(want[0]) {
 		t.Errorf("rows %q", tab.Rows)
+	}
+}
+
+func TestRotationStatus(t *testing.T) {
+	db := seed(t)
+	seedInventory(t, db)
+	reason := "Error when executing lambda arn:aws:lambda:eu-west-1:111122223333:function:rotate during setSecret step"
+	for _, tt := range []struct {
+		week string
+		want []string
+	}{
+		// W48: A failed on Friday and succeeded on Saturday.
+		{"2026-W48", []string{
+			secretC + " | overdue | 30 | 2026-06-01T00:00:00Z | 2026-07-01T00:00:00Z |  | ",
+			secretB + " | disabled |  |  |  |  | ",
+			secretA + " | ok | 30 | 2026-11-28T09:10:00Z | 2026-12-28T09:10:00Z | 2026-11-27T09:09:00Z | " + reason,
+		}},
+		// W47 ends before both: A has no rotation seen, so it is overdue too.
+		{"2026-W47", []string{
+			secretC + " | overdue | 30 | 2026-06-01T00:00:00Z | 2026-07-01T00:00:00Z |  | ",
+			secretA + " | overdue | 30 |  |  |  | ",
+			secretB + " | disabled |  |  |  |  | ",
+		}},
+	} {
+		w, _ := Week(tt.week)
+		tab, err := Run(context.Background(), SQLite{db.SQL()}, RotationStatus, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range tab.Rows {
+			got = append(got, strings.Join(r, " | "))
+		}
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.week, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+	// A failure after the last success makes the secret failing; the
+	// reason is the latest failure's (here none was logged).
+	if _, err := db.SQL().Exec(`UPDATE events SET event_name = 'RotationFailed' WHERE event_name = 'RotationSucceeded'`); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := Week("2026-W48")
+	tab, err := Run(context.Background(), SQLite{db.SQL()}, RotationStatus, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(tab.Rows[0], " | "); got != secretA+" | failing | 30 |  |  | 2026-11-28T09:10:00Z | " {
+		t.Errorf("first row %s", got)
 	}
 }

@@ -3,8 +3,10 @@
 package export
 
 import (
+	"archive/zip"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -34,26 +36,46 @@ func writeCSV(path string, t *compliance.Table) error {
 	if err != nil {
 		return err
 	}
-	w := csv.NewWriter(f)
-	w.UseCRLF = true // RFC 4180
-	if err := w.Write(t.Columns); err != nil {
-		f.Close()
-		return err
-	}
-	for _, row := range t.Rows {
-		out := make([]string, len(row))
-		for i, c := range row {
-			out[i] = report.CSVCell(c)
-		}
-		if err := w.Write(out); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	if err := WriteCSV(f, t); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
+}
+
+// WriteCSV writes one table as RFC 4180 CSV, cells that a spreadsheet
+// would run as a formula neutralised.
+func WriteCSV(w io.Writer, t *compliance.Table) error {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // RFC 4180
+	if err := cw.Write(t.Columns); err != nil {
+		return err
+	}
+	out := make([]string, len(t.Columns))
+	for _, row := range t.Rows {
+		for i, c := range row {
+			out[i] = report.CSVCell(c)
+		}
+		if err := cw.Write(out[:len(row)]); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// CSVZip writes the tables as one zip of CSV files named as CSV names
+// them, for a single download.
+func CSVZip(w io.Writer, week string, tables []*compliance.Table) error {
+	zw := zip.NewWriter(w)
+	for _, t := range tables {
+		f, err := zw.Create(week + "-" + t.Report.Name + ".csv")
+		if err != nil {
+			return err
+		}
+		if err := WriteCSV(f, t); err != nil {
+			return fmt.Errorf("export %s: %w", t.Report.Name, err)
+		}
+	}
+	return zw.Close()
 }

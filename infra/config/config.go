@@ -1,0 +1,361 @@
+// Package config reads the one file that describes what infra provisions:
+// the account, the environments, the teams with their services, and each
+// service's declared items with the type that decides where they are
+// stored (POLICY.md). Errors name the file and the line.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	// Account and Region are where the stacks deploy.
+	Account string `yaml:"account"`
+	Region  string `yaml:"region"`
+	// AlertRegions get a break-glass alert rule each: STS records an
+	// AssumeRole in the region of the endpoint used (the global endpoint
+	// lands in us-east-1). Region is always included.
+	AlertRegions []string `yaml:"alertRegions"`
+	// Environments, in promotion order (dev, staging, production).
+	Environments []string `yaml:"environments"`
+	// Provisioner is the role that deploys (the CloudFormation execution
+	// role): the only principal that may set or change the ABAC tags.
+	Provisioner string `yaml:"provisioner"`
+	// KeyAdmins are the roles that manage the KMS keys and may not use them.
+	KeyAdmins  []string   `yaml:"keyAdmins"`
+	BreakGlass BreakGlass `yaml:"breakGlass"`
+	Audit      Audit      `yaml:"audit"`
+	Gate       Gate       `yaml:"gate"`
+	Teams      []Team     `yaml:"teams"`
+
+	file string
+}
+
+// BreakGlass is the emergency role.
+type BreakGlass struct {
+	Role string `yaml:"role"`
+	// People are the IAM user names that may assume it, with MFA.
+	People []string `yaml:"people"`
+	// MaxMFAAge is how old, in seconds, the MFA sign-in may be (default 900).
+	MaxMFAAge int `yaml:"maxMFAAge"`
+}
+
+// Audit is the trail and its query side.
+type Audit struct {
+	// BytesScannedCutoff caps what one Athena query may scan (default 10 GiB).
+	BytesScannedCutoff int64 `yaml:"bytesScannedCutoff"`
+	// RetentionDays keeps trail files this long (default 400).
+	RetentionDays int `yaml:"retentionDays"`
+}
+
+// Gate is the CodeCommit front door.
+type Gate struct {
+	// StoreSecret names an existing Secrets Manager secret holding the
+	// gate's postgres:// URL under the key "dsn"; the function's
+	// environment resolves it at deploy time, so the template has only
+	// the reference.
+	StoreSecret string `yaml:"storeSecret"`
+	// Repositories limit the rules to these CodeCommit repositories (empty: all).
+	Repositories []string `yaml:"repositories"`
+	// Arch is the Lambda architecture: arm64 (default) or x86_64.
+	Arch string `yaml:"arch"`
+}
+
+// Team owns services and, per environment, a KMS key.
+type Team struct {
+	Name     string    `yaml:"name"`
+	Services []Service `yaml:"services"`
+	Line     int       `yaml:"-"`
+}
+
+// Service is a workload with its own role per environment.
+type Service struct {
+	Name string `yaml:"name"`
+	// RunsOn is the AWS service principal that assumes the service's role
+	// (default ecs-tasks.amazonaws.com).
+	RunsOn string `yaml:"runsOn"`
+	// Environments the service runs in (default: all).
+	Environments []string `yaml:"environments"`
+	Items        []Item   `yaml:"items"`
+	Line         int      `yaml:"-"`
+}
+
+// Item is one declared secret or configuration value. Its Type decides
+// the store (see Store).
+type Item struct {
+	Name string `yaml:"name"`
+	Type Type   `yaml:"type"`
+	// RotateDays is the rotation interval for Secrets Manager items
+	// (default 30).
+	RotateDays int `yaml:"rotateDays"`
+
+	// Database items: the PostgreSQL server and the application user.
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Database string `yaml:"database"`
+	Username string `yaml:"username"`
+	// SubnetIDs and SecurityGroupIDs place the hosted rotation function
+	// where it can reach the database.
+	SubnetIDs        []string `yaml:"subnetIds"`
+	SecurityGroupIDs []string `yaml:"securityGroupIds"`
+
+	// Certificate items: the domain and the Route 53 zone that validates it.
+	Domain       string `yaml:"domain"`
+	HostedZoneID string `yaml:"hostedZoneId"`
+
+	Line int `yaml:"-"`
+}
+
+var name = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+
+// Load reads and checks the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse reads a config from data; file names it in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			return nil, fmt.Errorf("%s: %s", file, te.Errors[0])
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	c.file = file
+	c.defaults()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// File is the path the config was read from.
+func (c *Config) File() string { return c.file }
+
+func (c *Config) defaults() {
+	if c.BreakGlass.MaxMFAAge == 0 {
+		c.BreakGlass.MaxMFAAge = 900
+	}
+	if c.Audit.BytesScannedCutoff == 0 {
+		c.Audit.BytesScannedCutoff = 10 << 30
+	}
+	if c.Audit.RetentionDays == 0 {
+		c.Audit.RetentionDays = 400
+	}
+	if c.Gate.Arch == "" {
+		c.Gate.Arch = "arm64"
+	}
+	if !slices.Contains(c.AlertRegions, c.Region) {
+		c.AlertRegions = append([]string{c.Region}, c.AlertRegions...)
+	}
+	for t := range c.Teams {
+		for s := range c.Teams[t].Services {
+			svc := &c.Teams[t].Services[s]
+			if svc.RunsOn == "" {
+				svc.RunsOn = "ecs-tasks.amazonaws.com"
+			}
+			if len(svc.Environments) == 0 {
+				svc.Environments = slices.Clone(c.Environments)
+			}
+			for i := range svc.Items {
+				it := &svc.Items[i]
+				if it.RotateDays == 0 {
+					it.RotateDays = 30
+				}
+				if it.Type == Database && it.Port == 0 {
+					it.Port = 5432
+				}
+			}
+		}
+	}
+}
+
+// errAt is an error at a line of the file.
+func (c *Config) errAt(line int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", c.file, line, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) check() error {
+	switch {
+	case !regexp.MustCompile(`^[0-9]{12}$`).MatchString(c.Account):
+		return fmt.Errorf("%s: account must be 12 digits, got %q", c.file, c.Account)
+	case c.Region == "":
+		return fmt.Errorf("%s: region is required", c.file)
+	case len(c.Environments) == 0:
+		return fmt.Errorf("%s: environments is required", c.file)
+	case c.Provisioner == "":
+		return fmt.Errorf("%s: provisioner (the deploying role's name) is required", c.file)
+	case len(c.KeyAdmins) == 0:
+		return fmt.Errorf("%s: keyAdmins is required: someone must be able to manage the keys", c.file)
+	case slices.Contains(c.KeyAdmins, c.Provisioner):
+		return fmt.Errorf("%s: keyAdmins must not include the provisioner %q", c.file, c.Provisioner)
+	case c.BreakGlass.Role == "" || len(c.BreakGlass.People) == 0:
+		return fmt.Errorf("%s: breakGlass needs a role and the people who may assume it", c.file)
+	case c.BreakGlass.MaxMFAAge < 60 || c.BreakGlass.MaxMFAAge > 3600:
+		return fmt.Errorf("%s: breakGlass.maxMFAAge must be 60-3600 seconds, got %d", c.file, c.BreakGlass.MaxMFAAge)
+	case c.Gate.Arch != "arm64" && c.Gate.Arch != "x86_64":
+		return fmt.Errorf("%s: gate.arch must be arm64 or x86_64, got %q", c.file, c.Gate.Arch)
+	}
+	for _, e := range c.Environments {
+		if !name.MatchString(e) {
+			return fmt.Errorf("%s: environment %q: names are lower case letters, digits and dashes", c.file, e)
+		}
+	}
+	teams := map[string]bool{}
+	services := map[string]int{}
+	for _, t := range c.Teams {
+		if !name.MatchString(t.Name) {
+			return c.errAt(t.Line, "team %q: names are lower case letters, digits and dashes", t.Name)
+		}
+		if teams[t.Name] {
+			return c.errAt(t.Line, "team %q declared twice", t.Name)
+		}
+		teams[t.Name] = true
+		for _, s := range t.Services {
+			if !name.MatchString(s.Name) {
+				return c.errAt(s.Line, "service %q: names are lower case letters, digits and dashes", s.Name)
+			}
+			if s.Name == MasterOwner {
+				return c.errAt(s.Line, "service %q: the name is reserved for databases' master logins", s.Name)
+			}
+			if first, dup := services[s.Name]; dup {
+				return c.errAt(s.Line, "service %q already declared at line %d (a service belongs to one team)", s.Name, first)
+			}
+			services[s.Name] = s.Line
+			for _, e := range s.Environments {
+				if !slices.Contains(c.Environments, e) {
+					return c.errAt(s.Line, "service %q: environment %q is not in environments", s.Name, e)
+				}
+			}
+			items := map[string]bool{}
+			for _, it := range s.Items {
+				if err := c.checkItem(s, it); err != nil {
+					return err
+				}
+				if items[it.Name] {
+					return c.errAt(it.Line, "service %q: item %q declared twice", s.Name, it.Name)
+				}
+				items[it.Name] = true
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) checkItem(s Service, it Item) error {
+	if !name.MatchString(it.Name) {
+		return c.errAt(it.Line, "item %q: names are lower case letters, digits and dashes", it.Name)
+	}
+	if _, ok := policy[it.Type]; !ok {
+		return c.errAt(it.Line, "item %q: type %q is not one of %s", it.Name, it.Type, typeList())
+	}
+	if it.Type.Store() == SecretsManager && (it.RotateDays < 1 || it.RotateDays > 365) {
+		return c.errAt(it.Line, "item %q: rotateDays must be 1-365, got %d", it.Name, it.RotateDays)
+	}
+	switch it.Type {
+	case Database:
+		if it.Host == "" || it.Database == "" || it.Username == "" {
+			return c.errAt(it.Line, "item %q: a database needs host, database and username", it.Name)
+		}
+	case Certificate:
+		if it.Domain == "" || it.HostedZoneID == "" {
+			return c.errAt(it.Line, "item %q: a certificate needs domain and hostedZoneId (DNS validation)", it.Name)
+		}
+		if len(s.Environments) > 1 && !strings.Contains(it.Domain, "{env}") {
+			return c.errAt(it.Line, "item %q: service %q runs in %d environments: the domain needs {env} to tell them apart", it.Name, s.Name, len(s.Environments))
+		}
+	}
+	if it.Type != Database && (it.Host != "" || it.Database != "" || it.Username != "") {
+		return c.errAt(it.Line, "item %q: host, database and username are for type database", it.Name)
+	}
+	if it.Type != Certificate && (it.Domain != "" || it.HostedZoneID != "") {
+		return c.errAt(it.Line, "item %q: domain and hostedZoneId are for type certificate", it.Name)
+	}
+	return nil
+}
+
+// UnmarshalYAML keeps the line of the team for errors.
+func (t *Team) UnmarshalYAML(n *yaml.Node) error {
+	type plain Team
+	if err := n.Decode((*plain)(t)); err != nil {
+		return err
+	}
+	t.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML keeps the line of the service for errors.
+func (s *Service) UnmarshalYAML(n *yaml.Node) error {
+	type plain Service
+	if err := n.Decode((*plain)(s)); err != nil {
+		return err
+	}
+	s.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML keeps the line of the item for errors.
+func (it *Item) UnmarshalYAML(n *yaml.Node) error {
+	type plain Item
+	if err := n.Decode((*plain)(it)); err != nil {
+		return err
+	}
+	it.Line = n.Line
+	return nil
+}
+
+// Deployed is one service in one environment.
+type Deployed struct {
+	Team    string
+	Service Service
+	Env     string
+}
+
+// In lists the services that run in env, in file order.
+func (c *Config) In(env string) []Deployed {
+	var out []Deployed
+	for _, t := range c.Teams {
+		for _, s := range t.Services {
+			if slices.Contains(s.Environments, env) {
+				out = append(out, Deployed{Team: t.Name, Service: s, Env: env})
+			}
+		}
+	}
+	return out
+}
+
+// Find returns the item named item of service in env.
+func (c *Config) Find(env, service, item string) (Deployed, Item, error) {
+	for _, d := range c.In(env) {
+		if d.Service.Name != service {
+			continue
+		}
+		for _, it := range d.Service.Items {
+			if it.Name == item {
+				return d, it, nil
+			}
+		}
+		return d, Item{}, fmt.Errorf("%s: service %q declares no item %q", c.file, service, item)
+	}
+	return Deployed{}, Item{}, fmt.Errorf("%s: no service %q in environment %q", c.file, service, env)
+}
+
+// DomainIn is a certificate's domain in env: {env} replaced.
+func (it Item) DomainIn(env string) string { return strings.ReplaceAll(it.Domain, "{env}", env) }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -132,6 +133,10 @@ func Parse(file string, data []byte) (*Config, error) {
 	dec.KnownFields(true)
 	var c Config
 	if err := dec.Decode(&c); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s:%d: %s", file, fe.line, fe.msg)
+		}
 		var te *yaml.TypeError
 		if errors.As(err, &te) && len(te.Errors) > 0 {
 			return nil, fmt.Errorf("%s: %s", file, te.Errors[0])
@@ -294,6 +299,9 @@ func (c *Config) checkItem(s Service, it Item) error {
 // UnmarshalYAML keeps the line of the team for errors.
 func (t *Team) UnmarshalYAML(n *yaml.Node) error {
 	type plain Team
+	if err := strict(n, t); err != nil {
+		return err
+	}
 	if err := n.Decode((*plain)(t)); err != nil {
 		return err
 	}
@@ -304,6 +312,9 @@ func (t *Team) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML keeps the line of the service for errors.
 func (s *Service) UnmarshalYAML(n *yaml.Node) error {
 	type plain Service
+	if err := strict(n, s); err != nil {
+		return err
+	}
 	if err := n.Decode((*plain)(s)); err != nil {
 		return err
 	}
@@ -314,12 +325,44 @@ func (s *Service) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML keeps the line of the item for errors.
 func (it *Item) UnmarshalYAML(n *yaml.Node) error {
 	type plain Item
+	if err := strict(n, it); err != nil {
+		return err
+	}
 	if err := n.Decode((*plain)(it)); err != nil {
 		return err
 	}
 	it.Line = n.Line
 	return nil
 }
+
+// strict refuses keys of n that are not yaml fields of v's type: the
+// decoder's KnownFields does not reach into custom unmarshalers.
+func strict(n *yaml.Node, v any) error {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	rt := reflect.TypeOf(v).Elem()
+	var known []string
+	for i := range rt.NumField() {
+		if tag := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
+			known = append(known, tag)
+		}
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(known, k.Value) {
+			return &fieldError{line: k.Line, msg: fmt.Sprintf("field %q is not one of %s", k.Value, strings.Join(known, ", "))}
+		}
+	}
+	return nil
+}
+
+// fieldError is an unknown field at a line.
+type fieldError struct {
+	line int
+	msg  string
+}
+
+func (e *fieldError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
 // Deployed is one service in one environment.
 type Deployed struct {

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestSampleLoads(t *testing.T) {
+	c, err := Load("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.AlertRegions, ","); got != "eu-west-1,us-east-1" {
+		t.Errorf("alert regions %s: the deploy region comes first", got)
+	}
+	var names []string
+	for _, d := range c.In("dev") {
+		names = append(names, d.Team+"/"+d.Service.Name)
+	}
+	if got := strings.Join(names, " "); got != "payments/checkout growth/mailer" {
+		t.Errorf("dev runs %s", got)
+	}
+	d, it, err := c.Find("production", "ledger", "bank-webhook-token")
+	if err != nil || d.Team != "payments" || it.Type != Token || it.RotateDays != 60 {
+		t.Errorf("Find = %+v %+v %v", d, it, err)
+	}
+	if _, _, err := c.Find("dev", "ledger", "bank-webhook-token"); err == nil || !strings.Contains(err.Error(), `no service "ledger" in environment "dev"`) {
+		t.Errorf("ledger does not run in dev: %v", err)
+	}
+	_, db, _ := c.Find("dev", "checkout", "orders-db")
+	if db.Port != 5432 || db.RotateDays != 30 {
+		t.Errorf("database defaults: %+v", db)
+	}
+	_, cert, _ := c.Find("staging", "checkout", "tls")
+	if got := cert.DomainIn("staging"); got != "checkout.staging.example.com" {
+		t.Errorf("domain %s", got)
+	}
+}
+
+// The storage policy: each type has one store and one rotation, and
+// POLICY.md names every type with its store.
+func TestPolicyDocumentMatchesTheCode(t *testing.T) {
+	doc, err := os.ReadFile("../POLICY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Type]Store{APIKey: SecretsManager, Token: SecretsManager, Database: SecretsManager, Certificate: ACM, Setting: ParameterStore}
+	if len(Types()) != len(want) {
+		t.Fatalf("types %v", Types())
+	}
+	for _, typ := range Types() {
+		if typ.Store() != want[typ] {
+			t.Errorf("%s stored in %s, want %s", typ, typ.Store(), want[typ])
+		}
+		row := "| `" + string(typ) + "` | " + string(typ.Store()) + " | " + string(typ.Rotation()) + " |"
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("POLICY.md lacks the row %s", row)
+		}
+	}
+}
+
+func TestErrorsNameFileAndLine(t *testing.T) {
+	base, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"unknown type", "type: config\n          - name: tls", "type: secret\n          - name: tls", `x.yaml:41: item "fraud-threshold": type "secret" is not one of api-key, certificate, config, database, token`},
+		{"unknown field", "rotateDays: 60", "rotateDay: 60", `x.yaml:53: field "rotateDay" is not one of`},
+		{"database without host", "            host: orders.cluster-abc123.eu-west-1.rds.amazonaws.com\n", "", `x.yaml:34: item "orders-db": a database needs host, database and username`},
+		{"duplicate service", "      - name: mailer", "      - name: checkout", `x.yaml:56: service "checkout" already declared at line 29`},
+		{"unknown environment", "environments: [staging, production]", "environments: [staging, prod]", `x.yaml:47: service "ledger": environment "prod" is not in environments`},
+		{"certificate shared across environments", "checkout.{env}.example.com", "checkout.example.com", `x.yaml:43: item "tls": service "checkout" runs in 3 environments: the domain needs {env}`},
+		{"bad rotation", "rotateDays: 30", "rotateDays: 400", `x.yaml:31: item "stripe-api-key": rotateDays must be 1-365, got 400`},
+		{"admin is provisioner", "keyAdmins: [secretgate-key-admin]", "keyAdmins: [secretgate-provisioner]", `x.yaml: keyAdmins must not include the provisioner`},
+		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:56: service "rds-master": the name is reserved`},
+		{"not yaml", "teams:", "teams: [", "x.yaml: yaml: line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := string(base)
+			if !strings.Contains(text, tc.from) {
+				t.Fatalf("sample lacks %q", tc.from)
+			}
+			_, err := Parse("x.yaml", []byte(strings.Replace(text, tc.from, tc.to, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -44,6 +44,8 @@ type Config struct {
 // BreakGlass is the emergency role.
 type BreakGlass struct {
 	Role string `yaml:"role"`
+	// Path is the role's IAM path (default "/").
+	Path string `yaml:"path"`
 	// People are the IAM user names that may assume it, with MFA.
 	People []string `yaml:"people"`
 	// MaxMFAAge is how old, in seconds, the MFA sign-in may be (default 900).
@@ -155,6 +157,9 @@ func Parse(file string, data []byte) (*Config, error) {
 func (c *Config) File() string { return c.file }
 
 func (c *Config) defaults() {
+	if c.BreakGlass.Path == "" {
+		c.BreakGlass.Path = "/"
+	}
 	if c.BreakGlass.MaxMFAAge == 0 {
 		c.BreakGlass.MaxMFAAge = 900
 	}
@@ -213,6 +218,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%s: keyAdmins must not include the provisioner %q", c.file, c.Provisioner)
 	case c.BreakGlass.Role == "" || len(c.BreakGlass.People) == 0:
 		return fmt.Errorf("%s: breakGlass needs a role and the people who may assume it", c.file)
+	case !strings.HasPrefix(c.BreakGlass.Path, "/") || !strings.HasSuffix(c.BreakGlass.Path, "/"):
+		return fmt.Errorf("%s: breakGlass.path must start and end with /, got %q", c.file, c.BreakGlass.Path)
 	case c.BreakGlass.MaxMFAAge < 60 || c.BreakGlass.MaxMFAAge > 3600:
 		return fmt.Errorf("%s: breakGlass.maxMFAAge must be 60-3600 seconds, got %d", c.file, c.BreakGlass.MaxMFAAge)
 	case c.Gate.Arch != "arm64" && c.Gate.Arch != "x86_64":

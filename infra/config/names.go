@@ -65,3 +65,8 @@ func (c *Config) Partition() string {
 	}
 	return "aws"
 }
+
+// BreakGlassARN is the ARN of the break-glass role.
+func (c *Config) BreakGlassARN() string {
+	return c.ARN("iam", "", "role"+c.BreakGlass.Path+c.BreakGlass.Role)
+}

@@ -38,6 +38,7 @@ func access(st awscdk.Stack, cfg *config.Config) awscdk.Stack {
 	}), aws(cfg.ARN("iam", "", "root"))))
 	awsiam.NewCfnRole(st, jsii.String("BreakGlass"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(cfg.BreakGlass.Role),
+		Path:                     jsii.String(cfg.BreakGlass.Path),
 		Description:              jsii.String("secretgate: break-glass read of any secret; every use alerts"),
 		AssumeRolePolicyDocument: trust,
 		MaxSessionDuration:       jsii.Number(3600),

@@ -50,7 +50,7 @@ func alerts(st awscdk.Stack, cfg *config.Config, region string) awscdk.Stack {
 			"ArnLike": {"aws:SourceArn": cfg.ARN("events", region, "rule/secretgate-*")},
 		}), service("events.amazonaws.com"))),
 	})
-	role := cfg.RoleARN(cfg.BreakGlass.Role)
+	role := cfg.BreakGlassARN()
 	rule(st, RuleBreakGlassAssumed, "the break-glass role was assumed", "ENABLED", doc{
 		"source":      strs("aws.sts"),
 		"detail-type": strs("AWS API Call via CloudTrail"),

@@ -98,7 +98,7 @@ func teamKey(st awscdk.Stack, cfg *config.Config, env, team string) awskms.CfnKe
 		}), aws(root)),
 		withPrincipal(allow("BreakGlassDecrypts", strs("kms:Decrypt", "kms:DescribeKey"), "*", cond{
 			"StringEquals": {"kms:ViaService": strs(sm, ssm)},
-		}), aws(cfg.RoleARN(cfg.BreakGlass.Role))),
+		}), aws(cfg.BreakGlassARN())),
 	)
 	key := awskms.NewCfnKey(st, id("Key", team), &awskms.CfnKeyProps{
 		Description:         jsii.String("secretgate: " + team + "'s secrets in " + env),

@@ -32,6 +32,10 @@ type synthesis struct {
 }
 
 func TestMain(m *testing.M) {
+	// Node 20 works; its end-of-life banner would bury the test output.
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	}
 	code := m.Run()
 	if assetDir != "" {
 		os.RemoveAll(assetDir)

@@ -57,6 +57,11 @@ Usage:
   dashboard inventory import-keys [--db FILE] FILE | --live
                                          the KMS key inventory (run it without FILE for the CLI command
                                          that makes the file), or ListKeys and friends through the SDK
+  dashboard serve [--db FILE] [--store DSN] [--addr HOST:PORT] [--users FILE | --auth proxy --proxy-header H
+                 --trusted-proxy CIDR] [--tls-cert FILE --tls-key FILE]
+                                         the web dashboard, behind a sign-in: --users is an htpasswd file of
+                                         bcrypt hashes; without it a one-time admin password is printed
+  dashboard passwd USER                  an htpasswd line for USER (password from the terminal or stdin)
   dashboard athena ddl --bucket NAME [--prefix P] [--accounts A,B] [--regions R,S]
                                          the Athena table for your trail, with partition projection,
                                          and the secretgate_events view the reports read
@@ -90,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		return athenaCmd(args[1:], stdout, stderr)
 	case "inventory":
 		return inventoryCmd(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, nil)
+	case "passwd":
+		return passwd(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -372,3 +372,14 @@ ORDER BY 1`,
 
 // All are the weekly report's tables over CloudTrail, in order.
 var All = []*Report{Headline, Daily, Access, Rotations, Denied, BreakGlass, UnsafeChanges, Deletions, DeletedReads, Coverage}
+
+// Kinds are the SQLite conditions on the events table behind the reports'
+// counts, by name, so that a drill-down lists exactly the events a number
+// counted.
+var Kinds = map[string]string{
+	"read":        readOK,
+	"denied":      deniedSQL,
+	"rotation":    `event_name IN ('RotationStarted', 'RotationSucceeded', 'RotationFailed', 'RotationAbandoned', 'RotateSecret')`,
+	"deleted":     `is_read = 1 AND error_code = 'InvalidRequestException'`,
+	"break-glass": breakGlassSQL,
+}

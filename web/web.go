@@ -65,7 +65,7 @@ type Filter struct {
 	Service  string
 	Services []string
 	Hidden   [][2]string // other query values to keep, such as id
-	PDF, CSV string            // download links for the window
+	PDF, CSV string      // download links for the window
 }
 
 // Card is one headline figure.

@@ -125,7 +125,7 @@ func TestBadRequests(t *testing.T) {
 		"/events?week=2026-W48&day=2026-12-24":     http.StatusBadRequest,
 		"/secret?week=2026-W48":                    http.StatusBadRequest,
 		"/export/no-such-report.csv?week=2026-W48": http.StatusNotFound,
-		"/nowhere":                                 http.StatusNotFound,
+		"/nowhere": http.StatusNotFound,
 	} {
 		if got := get(t, h, c, path).Code; got != want {
 			t.Errorf("%s: %d, want %d", path, got, want)

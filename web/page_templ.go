@@ -1925,6 +1925,8 @@ func ariaSort(s string) string {
 
 func rowsText(t Table) string {
 	switch {
+	case t.More:
+		return "more than " + strconv.Itoa(t.Total-1) + " rows, page " + strconv.Itoa(t.Page) + " of the first " + strconv.Itoa(t.Pages)
 	case t.Total == 1:
 		return "1 row"
 	case t.Pages > 1:

@@ -87,6 +87,7 @@ type Table struct {
 	Rows    []Row
 	Empty   string // said when there are no rows
 	Total   int    // rows before paging
+	More    bool   // Total is a floor: there are more rows than counted
 	Page    int
 	Pages   int
 	Prev    string

@@ -20,8 +20,9 @@ type Data struct {
 	db    *sql.DB
 	store *store.Store // nil: no gate table
 
-	mu    sync.Mutex
-	cache map[cacheKey]*result
+	mu      sync.Mutex
+	cache   map[cacheKey]*result // the latest complete result, or the first being computed
+	pending map[cacheKey]*result // a newer result being computed while cache serves the old
 }
 
 type cacheKey struct {
@@ -41,7 +42,7 @@ type result struct {
 
 // NewData answers from db; st may be nil.
 func NewData(db *sql.DB, st *store.Store) *Data {
-	return &Data{db: db, store: st, cache: map[cacheKey]*result{}}
+	return &Data{db: db, store: st, cache: map[cacheKey]*result{}, pending: map[cacheKey]*result{}}
 }
 
 // stamp changes whenever events are ingested or an inventory imported:
@@ -50,7 +51,7 @@ func (d *Data) stamp(ctx context.Context) (string, error) {
 	var s string
 	err := d.db.QueryRowContext(ctx, `
 		SELECT (SELECT coalesce(max(rowid), 0) FROM events) || '/' ||
-		       (SELECT group_concat(name) FROM sqlite_master WHERE type = 'table' AND name IN ('secrets', 'keys'))`).Scan(&s)
+		       coalesce((SELECT group_concat(name) FROM sqlite_master WHERE type = 'table' AND name IN ('secrets', 'keys')), '')`).Scan(&s)
 	if err != nil {
 		return "", fmt.Errorf("reading the database: %w", err)
 	}
@@ -72,6 +73,10 @@ func (d *Data) stamp(ctx context.Context) (string, error) {
 }
 
 // Table is r over w, from the cache when the database has not changed.
+// When it has (an ingest, an import), the previous result is returned at
+// once while the new one is computed in the background, and Refreshing
+// says so: a page never waits seconds for reports over millions of
+// events, except the very first time a window is asked for.
 func (d *Data) Table(ctx context.Context, r *compliance.Report, w compliance.Window) (*compliance.Table, error) {
 	stamp, err := d.stamp(ctx)
 	if err != nil {
@@ -80,31 +85,64 @@ func (d *Data) Table(ctx context.Context, r *compliance.Report, w compliance.Win
 	k := cacheKey{r.Name, w.From.UnixMilli(), w.To.UnixMilli()}
 	d.mu.Lock()
 	res := d.cache[k]
-	if res == nil || res.stamp != stamp {
+	switch {
+	case res != nil && res.stamp == stamp:
+		// current, or being computed: wait for it below
+	case res != nil && res.done() && res.err == nil:
+		if d.pending[k] == nil {
+			next := &result{stamp: stamp, ready: make(chan struct{})}
+			d.pending[k] = next
+			go d.compute(context.WithoutCancel(ctx), k, next, r, w)
+		}
+		d.mu.Unlock()
+		return res.table, nil
+	default:
 		res = &result{stamp: stamp, ready: make(chan struct{})}
 		d.cache[k] = res
-		d.mu.Unlock()
-		// Not the request's context: a closed tab must not poison the
-		// result for the next request waiting on it.
-		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		res.table, res.err = compliance.Run(qctx, compliance.SQLite{DB: d.db}, r, w)
-		cancel()
-		close(res.ready)
-		if res.err != nil {
-			d.mu.Lock()
-			if d.cache[k] == res {
-				delete(d.cache, k)
-			}
-			d.mu.Unlock()
-		}
-	} else {
-		d.mu.Unlock()
+		go d.compute(context.WithoutCancel(ctx), k, res, r, w)
 	}
+	d.mu.Unlock()
 	select {
 	case <-res.ready:
 		return res.table, res.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// compute runs a report into res and files it under k. It runs on its
+// own: a closed browser tab must not cancel a result others wait for.
+func (d *Data) compute(ctx context.Context, k cacheKey, res *result, r *compliance.Report, w compliance.Window) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	res.table, res.err = compliance.Run(ctx, compliance.SQLite{DB: d.db}, r, w)
+	close(res.ready)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pending[k] == res {
+		delete(d.pending, k)
+		if res.err == nil {
+			d.cache[k] = res
+		}
+	} else if res.err != nil && d.cache[k] == res {
+		delete(d.cache, k)
+	}
+}
+
+// Refreshing says whether reports are being recomputed after the
+// database changed, so that pages may show figures from before it.
+func (d *Data) Refreshing() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.pending) > 0
+}
+
+func (r *result) done() bool {
+	select {
+	case <-r.ready:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -153,6 +191,13 @@ func (d *Data) Gate(ctx context.Context, w compliance.Window) (*compliance.Table
 		return nil, fmt.Errorf("reading the gate's store: %w", err)
 	}
 	return compliance.GateTable(acts, w), nil
+}
+
+// HasEvents says whether any event was ingested.
+func (d *Data) HasEvents(ctx context.Context) bool {
+	var n int
+	d.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`).Scan(&n)
+	return n > 0
 }
 
 // HasInventory says whether a secret inventory was imported.
@@ -207,7 +252,7 @@ func (d *Data) Inventory(ctx context.Context) (map[string]Secret, error) {
 // at most); none for an empty database.
 func (d *Data) Weeks(ctx context.Context) ([]string, error) {
 	var lo, hi sql.NullInt64
-	if err := d.db.QueryRowContext(ctx, `SELECT min(event_time), max(event_time) FROM events`).Scan(&lo, &hi); err != nil {
+	if err := d.db.QueryRowContext(ctx, `SELECT (SELECT min(event_time) FROM events), (SELECT max(event_time) FROM events)`).Scan(&lo, &hi); err != nil {
 		return nil, fmt.Errorf("reading the database: %w", err)
 	}
 	if !lo.Valid {
@@ -238,7 +283,7 @@ func (d *Data) SecretDaily(ctx context.Context, secret string, w compliance.Wind
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT strftime('%Y-%m-%d', event_time / 1000, 'unixepoch'),
 		       sum(`+compliance.Kinds["read"]+`), sum(`+compliance.Kinds["denied"]+`)
-		FROM events WHERE secret_id = ? AND event_time >= ? AND event_time < ?
+		FROM events WHERE secret_id = ? AND secret_id <> '' AND event_time >= ? AND event_time < ?
 		GROUP BY 1`, secret, w.From.UnixMilli(), w.To.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("reading the secret's events: %w", err)

@@ -44,6 +44,12 @@ func (s *server) page(fn pageFunc) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		if !s.Data.HasEvents(ctx) {
+			p.notice = "No CloudTrail events in the database yet: load a trail with `dashboard ingest PATH`."
+		}
+		if s.Data.Refreshing() {
+			p.notice = strings.TrimSpace("New events or an inventory arrived: these figures are from before them, and new ones are being computed; reload in a few seconds. " + p.notice)
+		}
 		shell := web.Shell{Title: p.title, User: userOf(ctx), Filter: v.filter(s), Notice: p.notice}
 		for _, n := range navEntries {
 			shell.Nav = append(shell.Nav, web.NavLink{Label: n.label, Href: v.link(n.path), Current: n.path == p.nav})
@@ -565,7 +571,7 @@ func (s *server) eventsTable(ctx context.Context, v *view, q EventQuery) (web.Ta
 		return web.Table{}, err
 	}
 	t := web.Table{ID: "events", Title: "CloudTrail events", Total: total, Page: pageNo,
-		Pages: max(1, (total+pageRows-1)/pageRows), Empty: "No event matches."}
+		Pages: max(1, (min(total, countCap)+pageRows-1)/pageRows), Empty: "No event matches.", More: total > countCap}
 	t.Meaning = "As ingested from the trail's log files, oldest first; the file each came from is its evidence."
 	for _, c := range []string{"time", "event", "principal", "session", "MFA", "target", "source IP", "user agent", "error", "log file"} {
 		t.Columns = append(t.Columns, web.Column{Label: c})

@@ -4,16 +4,26 @@ BIN     := bin
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test race vet fmt-check bench demo clean lambda
+.PHONY: all build generate templ-check test race vet fmt-check bench demo clean lambda
 
 all: build
 
-build:
+build: generate
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gatekeeper ./cmd/gatekeeper
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/dashboard ./cmd/dashboard
 
-# The test command CI runs: formatting, vet, then every test with the race detector.
-test: fmt-check vet
+# The dashboard's templ components compile to Go; the generated files are
+# checked in, so that `go build` alone works, and must match their sources.
+generate:
+	$(GO) tool templ generate -path web
+
+templ-check:
+	@$(GO) tool templ generate -path web >/dev/null 2>&1; \
+	if ! git diff --quiet -- web; then echo "web/*_templ.go differ from their .templ sources: run make generate and commit"; git diff --stat -- web; exit 1; fi
+
+# The test command CI runs: generated code, formatting, vet, then every
+# test with the race detector.
+test: templ-check fmt-check vet
 	$(GO) test -race -count=1 ./...
 
 vet:
@@ -28,6 +38,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/scan/ ./internal/corpus/
 	$(GO) test -run '^$$' -bench . -benchtime 500x ./internal/githubapp/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cloudtrail/ ./internal/compliance/
+	$(GO) test -run '^$$' -bench PageLoad -benchtime 5x ./internal/dashboard/
 	$(GO) run ./cmd/benchcmp -gatekeeper $(BIN)/gatekeeper
 
 # The main job on the embedded default: a real gate on a real repository.

@@ -58,9 +58,10 @@ Usage:
                                          the KMS key inventory (run it without FILE for the CLI command
                                          that makes the file), or ListKeys and friends through the SDK
   dashboard serve [--db FILE] [--store DSN] [--addr HOST:PORT] [--users FILE | --auth proxy --proxy-header H
-                 --trusted-proxy CIDR] [--tls-cert FILE --tls-key FILE]
+                 --trusted-proxy CIDR] [--tls-cert FILE --tls-key FILE] [--check DIR]
                                          the web dashboard, behind a sign-in: --users is an htpasswd file of
-                                         bcrypt hashes; without it a one-time admin password is printed
+                                         bcrypt hashes; without it a one-time admin password is printed;
+                                         --check renders every page into DIR and exits
   dashboard passwd USER                  an htpasswd line for USER (password from the terminal or stdin)
   dashboard athena ddl --bucket NAME [--prefix P] [--accounts A,B] [--regions R,S]
                                          the Athena table for your trail, with partition projection,

@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	fs.Var(&trusted, "trusted-proxy", "with --auth proxy: the proxy's `CIDR` or address (repeatable); other clients are refused")
 	certFile := fs.String("tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	keyFile := fs.String("tls-key", "", "and this key `FILE` (PEM)")
+	check := fs.String("check", "", "render every page of the newest week into `DIR`, report status and time of each, and exit (a health check)")
 	secure := fs.Bool("secure-cookies", false, "mark session cookies HTTPS-only although the dashboard serves HTTP (TLS ends at a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
@@ -61,8 +62,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if (*certFile == "") != (*keyFile == "") {
 		return fail(errors.New("--tls-cert and --tls-key go together"))
 	}
+	db, err := cloudtrail.Open(ctx, *dbPath)
+	if err != nil {
+		return fail(err)
+	}
+	defer db.Close()
+	var st *store.Store
+	if *storeDSN != "" {
+		if st, err = store.Open(ctx, *storeDSN); err != nil {
+			return fail(err)
+		}
+		defer st.Close()
+	}
+	data := dashboard.NewData(db.SQL(), st)
+	if *check != "" {
+		if err := dashboard.Check(ctx, data, *check, stdout); err != nil {
+			return fail(err)
+		}
+		return exitOK
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := dashboard.Config{Log: log, TLS: *certFile != ""}
+	cfg := dashboard.Config{Data: data, Log: log, TLS: *certFile != ""}
 	switch *auth {
 	case "password":
 		if *users != "" {
@@ -90,19 +110,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		return fail(fmt.Errorf("--auth %q: want password or proxy", *auth))
 	}
 
-	db, err := cloudtrail.Open(ctx, *dbPath)
-	if err != nil {
-		return fail(err)
-	}
-	defer db.Close()
-	var st *store.Store
-	if *storeDSN != "" {
-		if st, err = store.Open(ctx, *storeDSN); err != nil {
-			return fail(err)
-		}
-		defer st.Close()
-	}
-	cfg.Data = dashboard.NewData(db.SQL(), st)
 	h, err := dashboard.New(cfg)
 	if err != nil {
 		return fail(err)

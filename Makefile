@@ -4,7 +4,7 @@ BIN     := bin
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build generate templ-check test race vet fmt-check bench demo clean lambda
+.PHONY: all build generate templ-check test race vet fmt-check bench demo clean lambda infra-test infra-synth infra-athena
 
 all: build
 
@@ -25,6 +25,36 @@ templ-check:
 # test with the race detector.
 test: templ-check fmt-check vet
 	$(GO) test -race -count=1 ./...
+	$(MAKE) infra-test
+
+# infra/ is its own module (the CDK for Go): vet and test it there. Its
+# tests synthesise every stack (node runs the CDK's jsii runtime) and run
+# the access model through the IAM simulator in infra/simulate (npm ci).
+# No race detector: the module has no concurrency of its own, and a race
+# build of the CDK bindings would double their cold compile.
+infra-test: infra/simulate/node_modules
+	cd infra && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+infra/simulate/node_modules: infra/simulate/package-lock.json
+	cd infra/simulate && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The CloudFormation templates for infra/config.example.yaml (or
+# INFRA_CONFIG) into infra/cdk.out, with the Lambda zips of make lambda.
+INFRA_CONFIG ?= config.example.yaml
+INFRA_ARCH   ?= arm64
+infra-synth: lambda
+	@test -f $(BIN)/lambda/rotator-lambda-$(INFRA_ARCH).zip || { echo "infra-synth: $(BIN)/lambda/rotator-lambda-$(INFRA_ARCH).zip is missing (make lambda builds it with cmd/rotator)"; exit 1; }
+	cd infra && CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"config":"$(INFRA_CONFIG)","rotatorAsset":"../$(BIN)/lambda/rotator-lambda-$(INFRA_ARCH).zip","gateAsset":"../$(BIN)/lambda/gatekeeper-lambda-$(INFRA_ARCH).zip"}' $(GO) run .
+	@ls infra/cdk.out/*.template.json
+
+# The Athena texts infra deploys, generated from the root module (infra
+# does not import it): the reports' named queries and the golden DDL its
+# Glue table is tested against.
+infra-athena:
+	$(GO) run ./scripts/athenaqueries > infra/stack/queries.json
+	$(GO) run ./cmd/dashboard athena ddl --bucket secretgate-trail-111122223333-eu-west-1 \
+		--accounts 111122223333 --regions eu-west-1,us-east-1 > infra/testdata/athena-ddl.sql
 
 vet:
 	$(GO) vet ./...
@@ -57,4 +87,4 @@ lambda:
 	done
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) infra/cdk.out

@@ -547,3 +547,29 @@ func newID() string {
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+// Steps are the rotation function's steps in the order Secrets Manager
+// invokes them.
+var Steps = []string{"createSecret", "setSecret", "testSecret", "finishSecret"}
+
+// Rotate does what RotateSecret does: StartRotation, then invoke for each
+// step in turn with the new version's id, stopping at the first error. It
+// returns the token, so a failed rotation can be retried with it.
+func (s *Server) Rotate(id string, invoke func(step, token string) error) (string, error) {
+	token, err := s.StartRotation(id)
+	if err != nil {
+		return "", err
+	}
+	return token, s.Resume(token, invoke)
+}
+
+// Resume invokes the four steps again for a rotation already started, as
+// Secrets Manager does when it retries a failed one.
+func (s *Server) Resume(token string, invoke func(step, token string) error) error {
+	for _, step := range Steps {
+		if err := invoke(step, token); err != nil {
+			return err
+		}
+	}
+	return nil
+}

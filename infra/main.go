@@ -40,7 +40,7 @@ func main() {
 
 // arch is the suffix `make lambda` gives a zip for the configured architecture.
 func arch(cfg *config.Config) string {
-	if cfg.Gate.Arch == "x86_64" {
+	if cfg.Arch == "x86_64" {
 		return "amd64"
 	}
 	return "arm64"

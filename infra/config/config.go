@@ -32,7 +32,10 @@ type Config struct {
 	// role): the only principal that may set or change the ABAC tags.
 	Provisioner string `yaml:"provisioner"`
 	// KeyAdmins are the roles that manage the KMS keys and may not use them.
-	KeyAdmins  []string   `yaml:"keyAdmins"`
+	KeyAdmins []string `yaml:"keyAdmins"`
+	// Arch is the Lambda functions' architecture: arm64 (default) or
+	// x86_64, matching the zips of make lambda.
+	Arch       string     `yaml:"arch"`
 	BreakGlass BreakGlass `yaml:"breakGlass"`
 	Audit      Audit      `yaml:"audit"`
 	Gate       Gate       `yaml:"gate"`
@@ -69,8 +72,6 @@ type Gate struct {
 	StoreSecret string `yaml:"storeSecret"`
 	// Repositories limit the rules to these CodeCommit repositories (empty: all).
 	Repositories []string `yaml:"repositories"`
-	// Arch is the Lambda architecture: arm64 (default) or x86_64.
-	Arch string `yaml:"arch"`
 }
 
 // Team owns services and, per environment, a KMS key.
@@ -169,8 +170,8 @@ func (c *Config) defaults() {
 	if c.Audit.RetentionDays == 0 {
 		c.Audit.RetentionDays = 400
 	}
-	if c.Gate.Arch == "" {
-		c.Gate.Arch = "arm64"
+	if c.Arch == "" {
+		c.Arch = "arm64"
 	}
 	if !slices.Contains(c.AlertRegions, c.Region) {
 		c.AlertRegions = append([]string{c.Region}, c.AlertRegions...)
@@ -222,8 +223,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%s: breakGlass.path must start and end with /, got %q", c.file, c.BreakGlass.Path)
 	case c.BreakGlass.MaxMFAAge < 60 || c.BreakGlass.MaxMFAAge > 3600:
 		return fmt.Errorf("%s: breakGlass.maxMFAAge must be 60-3600 seconds, got %d", c.file, c.BreakGlass.MaxMFAAge)
-	case c.Gate.Arch != "arm64" && c.Gate.Arch != "x86_64":
-		return fmt.Errorf("%s: gate.arch must be arm64 or x86_64, got %q", c.file, c.Gate.Arch)
+	case c.Arch != "arm64" && c.Arch != "x86_64":
+		return fmt.Errorf("%s: arch must be arm64 or x86_64, got %q", c.file, c.Arch)
 	}
 	for _, e := range c.Environments {
 		if !name.MatchString(e) {

@@ -61,22 +61,23 @@ func TestPolicyDocumentMatchesTheCode(t *testing.T) {
 }
 
 func TestErrorsNameFileAndLine(t *testing.T) {
-	base, err := os.ReadFile("../config.example.yaml")
+	// A frozen copy of the sample, so the lines below stay put.
+	base, err := os.ReadFile("testdata/lines.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name, from, to, want string
 	}{
-		{"unknown type", "type: config\n          - name: tls", "type: secret\n          - name: tls", `x.yaml:41: item "fraud-threshold": type "secret" is not one of api-key, certificate, config, database, token`},
-		{"unknown field", "rotateDays: 60", "rotateDay: 60", `x.yaml:53: field "rotateDay" is not one of`},
-		{"database without host", "            host: orders.cluster-abc123.eu-west-1.rds.amazonaws.com\n", "", `x.yaml:34: item "orders-db": a database needs host, database and username`},
-		{"duplicate service", "      - name: mailer", "      - name: checkout", `x.yaml:56: service "checkout" already declared at line 29`},
-		{"unknown environment", "environments: [staging, production]", "environments: [staging, prod]", `x.yaml:47: service "ledger": environment "prod" is not in environments`},
-		{"certificate shared across environments", "checkout.{env}.example.com", "checkout.example.com", `x.yaml:43: item "tls": service "checkout" runs in 3 environments: the domain needs {env}`},
-		{"bad rotation", "rotateDays: 30", "rotateDays: 400", `x.yaml:31: item "stripe-api-key": rotateDays must be 1-365, got 400`},
+		{"unknown type", "type: config\n          - name: tls", "type: secret\n          - name: tls", `x.yaml:42: item "fraud-threshold": type "secret" is not one of api-key, certificate, config, database, token`},
+		{"unknown field", "rotateDays: 60", "rotateDay: 60", `x.yaml:54: field "rotateDay" is not one of`},
+		{"database without host", "            host: orders.cluster-abc123.eu-west-1.rds.amazonaws.com\n", "", `x.yaml:35: item "orders-db": a database needs host, database and username`},
+		{"duplicate service", "      - name: mailer", "      - name: checkout", `x.yaml:57: service "checkout" already declared at line 30`},
+		{"unknown environment", "environments: [staging, production]", "environments: [staging, prod]", `x.yaml:48: service "ledger": environment "prod" is not in environments`},
+		{"certificate shared across environments", "checkout.{env}.example.com", "checkout.example.com", `x.yaml:44: item "tls": service "checkout" runs in 3 environments: the domain needs {env}`},
+		{"bad rotation", "rotateDays: 30", "rotateDays: 400", `x.yaml:32: item "stripe-api-key": rotateDays must be 1-365, got 400`},
 		{"admin is provisioner", "keyAdmins: [secretgate-key-admin]", "keyAdmins: [secretgate-provisioner]", `x.yaml: keyAdmins must not include the provisioner`},
-		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:56: service "rds-master": the name is reserved`},
+		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:57: service "rds-master": the name is reserved`},
 		{"not yaml", "teams:", "teams: [", "x.yaml: yaml: line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

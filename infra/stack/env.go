@@ -287,7 +287,7 @@ func rotatorFunction(st awscdk.Stack, cfg *config.Config, env, asset string) (aw
 		Description:   jsii.String("secretgate: cmd/rotator for " + env),
 		Runtime:       jsii.String("provided.al2023"),
 		Handler:       jsii.String("bootstrap"),
-		Architectures: &[]*string{jsii.String(cfg.Gate.Arch)},
+		Architectures: &[]*string{jsii.String(cfg.Arch)},
 		Code:          &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3BucketName(), S3Key: code.S3ObjectKey()},
 		Role:          role.AttrArn(),
 		Timeout:       jsii.Number(60),

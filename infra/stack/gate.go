@@ -23,17 +23,14 @@ const (
 // deploy time, so the template holds only their names.
 func gate(st awscdk.Stack, cfg *config.Config, assets Assets) awscdk.Stack {
 	topic := cfg.ARN("sns", cfg.Region, config.AlertTopic)
-	repos := cfg.ARN("codecommit", cfg.Region, "*")
+	// The repositories the function reads: those named, or all.
 	var repoARNs []string
 	for _, r := range cfg.Gate.Repositories {
 		repoARNs = append(repoARNs, cfg.ARN("codecommit", cfg.Region, r))
 	}
+	var resources any = cfg.ARN("codecommit", cfg.Region, "*")
 	if len(repoARNs) > 0 {
-		repos = ""
-	}
-	resources := any(repoARNs)
-	if repos != "" {
-		resources = repos
+		resources = repoARNs
 	}
 	role := awsiam.NewCfnRole(st, jsii.String("GateRole"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(GateFunction),
@@ -58,7 +55,7 @@ func gate(st awscdk.Stack, cfg *config.Config, assets Assets) awscdk.Stack {
 		Description:   jsii.String("secretgate: scans CodeCommit pushes and pull requests"),
 		Runtime:       jsii.String("provided.al2023"),
 		Handler:       jsii.String("bootstrap"),
-		Architectures: &[]*string{jsii.String(cfg.Gate.Arch)},
+		Architectures: &[]*string{jsii.String(cfg.Arch)},
 		Code:          &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3BucketName(), S3Key: code.S3ObjectKey()},
 		Role:          role.AttrArn(),
 		Timeout:       jsii.Number(300),

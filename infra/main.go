@@ -18,7 +18,12 @@ import (
 )
 
 func main() {
-	defer jsii.Close()
+	code := run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+func run() int {
 	app := awscdk.NewApp(nil)
 	ctx := func(key, def string) string {
 		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok && v != "" {
@@ -29,13 +34,21 @@ func main() {
 	cfg, err := config.Load(ctx("config", "config.example.yaml"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "infra:", err)
-		os.Exit(1)
+		return 1
 	}
-	stack.Build(app, cfg, stack.Assets{
+	assets := stack.Assets{
 		Rotator: ctx("rotatorAsset", "../bin/lambda/rotator-lambda-"+arch(cfg)+".zip"),
 		Gate:    ctx("gateAsset", "../bin/lambda/gatekeeper-lambda-"+arch(cfg)+".zip"),
-	})
+	}
+	for name, path := range map[string]string{"rotatorAsset": assets.Rotator, "gateAsset": assets.Gate} {
+		if _, err := os.Stat(path); err != nil {
+			fmt.Fprintf(os.Stderr, "infra: %s %s: %v (make lambda in the repository's root builds it)\n", name, path, err)
+			return 1
+		}
+	}
+	stack.Build(app, cfg, assets)
 	app.Synth(nil)
+	return 0
 }
 
 // arch is the suffix `make lambda` gives a zip for the configured architecture.

@@ -111,10 +111,19 @@ banner "The same week as a PDF and as CSV files, in $evidence"
 "$dash" report --db "$watch" --week "$week" --store "$server/secretgate.db" --format pdf --out "$evidence" 2>/dev/null
 "$dash" report --db "$watch" --week "$week" --store "$server/secretgate.db" --format csv --out "$evidence/csv" 2>/dev/null | wc -l | xargs printf '%s CSV files\n'
 
+banner "dashboard serve --check: every page of the web dashboard on this week's data, as a signed-in user sees it"
+"$dash" serve --db "$watch" --store "$server/secretgate.db" --check "$work/pages"
+
 # No planted secret may appear in anything secretgate printed or kept.
 if "$gk" scan --no-progress --format json . 2>&1 | grep -qE "$aws_id|$gh_tok|$db_pw" ||
    grep -qaE "$aws_id|$gh_tok|$db_pw" "$server"/secretgate.db* "$server/alerts.log" "$work/report.txt" "$watch"* ||
-   grep -rqaE "$aws_id|$gh_tok|$db_pw" "$evidence"; then
+   grep -rqaE "$aws_id|$gh_tok|$db_pw" "$evidence" "$work/pages"; then
   echo "demo: a secret leaked into the output" >&2; exit 1
 fi
-banner "No planted secret appears in any output, the databases, the alerts or the evidence."
+banner "No planted secret appears in any output, the databases, the alerts, the evidence or the dashboard's pages."
+
+# On a terminal, the dashboard stays up to be looked at (DEMO_SERVE=0 skips).
+if [ -t 0 ] && [ -t 1 ] && [ "${DEMO_SERVE:-1}" != 0 ]; then
+  banner "The dashboard at http://127.0.0.1:${DEMO_PORT:-8080}: sign in with the password below; Ctrl-C stops it"
+  "$dash" serve --db "$watch" --store "$server/secretgate.db" --addr "127.0.0.1:${DEMO_PORT:-8080}" || true
+fi

@@ -307,39 +307,32 @@ func (c *Config) checkItem(s Service, it Item) error {
 // UnmarshalYAML keeps the line of the team for errors.
 func (t *Team) UnmarshalYAML(n *yaml.Node) error {
 	type plain Team
-	if err := strict(n, t); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(t)); err != nil {
-		return err
-	}
-	t.Line = n.Line
-	return nil
+	return decodeAt(n, t, (*plain)(t), &t.Line)
 }
 
 // UnmarshalYAML keeps the line of the service for errors.
 func (s *Service) UnmarshalYAML(n *yaml.Node) error {
 	type plain Service
-	if err := strict(n, s); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(s)); err != nil {
-		return err
-	}
-	s.Line = n.Line
-	return nil
+	return decodeAt(n, s, (*plain)(s), &s.Line)
 }
 
 // UnmarshalYAML keeps the line of the item for errors.
 func (it *Item) UnmarshalYAML(n *yaml.Node) error {
 	type plain Item
-	if err := strict(n, it); err != nil {
+	return decodeAt(n, it, (*plain)(it), &it.Line)
+}
+
+// decodeAt decodes n into plain, the same value as v under a type
+// without v's UnmarshalYAML, after refusing unknown keys, and records
+// n's line.
+func decodeAt(n *yaml.Node, v, plain any, line *int) error {
+	if err := strict(n, v); err != nil {
 		return err
 	}
-	if err := n.Decode((*plain)(it)); err != nil {
+	if err := n.Decode(plain); err != nil {
 		return err
 	}
-	it.Line = n.Line
+	*line = n.Line
 	return nil
 }
 

@@ -281,16 +281,11 @@ func rotatorFunction(st awscdk.Stack, cfg *config.Config, env, asset string) (aw
 		))},
 		Tags: tags(config.TagEnvironment, env),
 	})
-	code := awss3assets.NewAsset(st, jsii.String("RotatorCode"), &awss3assets.AssetProps{Path: jsii.String(asset)})
-	fn := awslambda.NewCfnFunction(st, jsii.String("Rotator"), &awslambda.CfnFunctionProps{
-		FunctionName:  jsii.String(config.RotatorRole(env)),
-		Description:   jsii.String("secretgate: cmd/rotator for " + env),
-		Runtime:       jsii.String("provided.al2023"),
-		Handler:       jsii.String("bootstrap"),
-		Architectures: &[]*string{jsii.String(cfg.Arch)},
-		Code:          &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3BucketName(), S3Key: code.S3ObjectKey()},
-		Role:          role.AttrArn(),
-		Timeout:       jsii.Number(60),
+	fn := goFunction(st, "Rotator", cfg, asset, &awslambda.CfnFunctionProps{
+		FunctionName: jsii.String(config.RotatorRole(env)),
+		Description:  jsii.String("secretgate: cmd/rotator for " + env),
+		Role:         role.AttrArn(),
+		Timeout:      jsii.Number(60),
 		Environment: &awslambda.CfnFunction_EnvironmentProperty{Variables: map[string]any{
 			"SECRETGATE_ENVIRONMENT": env,
 		}},
@@ -303,6 +298,17 @@ func rotatorFunction(st awscdk.Stack, cfg *config.Config, env, asset string) (aw
 		SourceAccount: jsii.String(cfg.Account),
 	})
 	return fn, perm
+}
+
+// goFunction is a Go binary from a `make lambda` zip (or folder) on the
+// provided.al2023 runtime; props gives the rest.
+func goFunction(st awscdk.Stack, name string, cfg *config.Config, asset string, props *awslambda.CfnFunctionProps) awslambda.CfnFunction {
+	code := awss3assets.NewAsset(st, jsii.String(name+"Code"), &awss3assets.AssetProps{Path: jsii.String(asset)})
+	props.Runtime = jsii.String("provided.al2023")
+	props.Handler = jsii.String("bootstrap")
+	props.Architectures = &[]*string{jsii.String(cfg.Arch)}
+	props.Code = &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3BucketName(), S3Key: code.S3ObjectKey()}
+	return awslambda.NewCfnFunction(st, jsii.String(name), props)
 }
 
 // certificate is an ACM certificate validated through Route 53 and

@@ -5,7 +5,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/secretgate/secretgate/infra/config"
@@ -46,20 +45,15 @@ func gate(st awscdk.Stack, cfg *config.Config, assets Assets) awscdk.Stack {
 			}),
 		))},
 	})
-	code := awss3assets.NewAsset(st, jsii.String("GateCode"), &awss3assets.AssetProps{Path: jsii.String(assets.Gate)})
 	resolve := func(secret, key string) *string {
 		return awscdk.SecretValue_SecretsManager(jsii.String(secret), &awscdk.SecretsManagerSecretOptions{JsonField: jsiiOrNil(key)}).UnsafeUnwrap()
 	}
-	fn := awslambda.NewCfnFunction(st, jsii.String("Gate"), &awslambda.CfnFunctionProps{
-		FunctionName:  jsii.String(GateFunction),
-		Description:   jsii.String("secretgate: scans CodeCommit pushes and pull requests"),
-		Runtime:       jsii.String("provided.al2023"),
-		Handler:       jsii.String("bootstrap"),
-		Architectures: &[]*string{jsii.String(cfg.Arch)},
-		Code:          &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3BucketName(), S3Key: code.S3ObjectKey()},
-		Role:          role.AttrArn(),
-		Timeout:       jsii.Number(300),
-		MemorySize:    jsii.Number(1024),
+	fn := goFunction(st, "Gate", cfg, assets.Gate, &awslambda.CfnFunctionProps{
+		FunctionName: jsii.String(GateFunction),
+		Description:  jsii.String("secretgate: scans CodeCommit pushes and pull requests"),
+		Role:         role.AttrArn(),
+		Timeout:      jsii.Number(300),
+		MemorySize:   jsii.Number(1024),
 		Environment: &awslambda.CfnFunction_EnvironmentProperty{Variables: map[string]any{
 			"SECRETGATE_STORE":           resolve(cfg.Gate.StoreSecret, "dsn"),
 			"SECRETGATE_FINGERPRINT_KEY": resolve(GateFingerprintName, ""),

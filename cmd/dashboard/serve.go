@@ -35,6 +35,9 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// warmWeeks is how many of the newest weeks serve computes at start.
+const warmWeeks = 8
+
 // serve runs the web dashboard until ctx ends; ready, when set, gets the
 // address it listens on.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) int {
@@ -129,15 +132,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	// The newest week's reports, computed now so the first page is quick.
+	// The reports of the newest weeks, computed now, newest first, so that
+	// pages answer from memory rather than from queries over the trail.
 	go func() {
-		if weeks, err := cfg.Data.Weeks(ctx); err == nil && len(weeks) > 0 {
-			if w, err := compliance.Week(weeks[0]); err == nil {
-				start := time.Now()
-				if _, err := cfg.Data.Evidence(ctx, w); err == nil {
-					log.Info("reports ready", "week", weeks[0], "took", time.Since(start).Round(time.Millisecond))
-				}
+		weeks, err := cfg.Data.Weeks(ctx)
+		if err != nil {
+			return
+		}
+		start := time.Now()
+		for i, week := range weeks[:min(len(weeks), warmWeeks)] {
+			w, err := compliance.Week(week)
+			if err != nil {
+				return
 			}
+			if _, err := cfg.Data.Evidence(ctx, w); err != nil {
+				if ctx.Err() == nil {
+					log.Warn("computing reports", "week", week, "err", err)
+				}
+				return
+			}
+			log.Info("reports ready", "week", week, "weeks", i+1, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}()
 	errc := make(chan error, 1)

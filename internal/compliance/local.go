@@ -11,7 +11,7 @@ import (
 func Local(ctx context.Context, db *sql.DB) (reports []*Report, missing []string) {
 	reports = append(reports, All...)
 	if hasTable(ctx, db, "secrets") {
-		reports = append(reports, Controls)
+		reports = append(reports, Controls, OutsideReaders)
 	} else {
 		missing = append(missing, "no secret inventory: the SecretsManager.1-4 rows need `dashboard inventory import`")
 	}

@@ -285,3 +285,39 @@ func TestRotationStatus(t *testing.T) {
 		t.Errorf("first row %s", got)
 	}
 }
+
+func TestOutsideReaders(t *testing.T) {
+	db := seed(t)
+	seedInventory(t, db)
+	if _, err := db.SQL().Exec(`UPDATE secrets SET service = 'payments', environment = 'prod'`); err != nil {
+		t.Fatal(err)
+	}
+	other := "arn:aws:iam::" + acct + ":role/search-staging-app"
+	for i, p := range []string{other, other, "arn:aws:iam::" + acct + ":role/payments-staging-worker", "arn:aws:iam::" + acct + ":role/ops/payments-prod-batch"} {
+		if _, err := db.SQL().Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
+			principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name,
+			error_code, error_message, is_read, via, file) VALUES (?, ?, 'secretsmanager.amazonaws.com', 'GetSecretValue', 'eu-west-1', ?, ?,
+			'AssumedRole', 's', 0, '', '', ?, '', '', '', '', 1, '', 't')`,
+			fmt.Sprint("o", i), time.Date(2026, 11, 24, 10, i, 0, 0, time.UTC).UnixMilli(), acct, p, secretA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, _ := Week("2026-W48")
+	tab, err := Run(context.Background(), SQLite{db.SQL()}, OutsideReaders, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range tab.Rows {
+		got = append(got, strings.Join(r, " | "))
+	}
+	// payments-prod (the app), the SSO person, break-glass and the
+	// payments-prod-batch role under a path are not outside readers.
+	want := []string{
+		secretA + " | " + other + " | 2 | payments | prod | service and environment",
+		secretA + " | arn:aws:iam::" + acct + ":role/payments-staging-worker | 1 | payments | prod | environment",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -82,7 +82,7 @@ func TestPagesContent(t *testing.T) {
 	}{
 		{"/?week=2026-W48", []string{"secret reads", "denied attempts", "break-glass sessions", "Secret reads per day",
 			"SecretsManager.1", `href="/events?day=2026-11-23&amp;kind=read&amp;week=2026-W48"`}},
-		{"/access?week=2026-W48&env=prod", []string{"Secret reads by secret", `class="flag"`, "role outside the secret&#39;s environment prod"}},
+		{"/access?week=2026-W48&env=prod", []string{"Secret reads by secret", `class="flag"`, "role outside the secret&#39;s environment (orders, prod)", "Readers outside the secret&#39;s service or environment"}},
 		{"/rotation?week=2026-W48", []string{"Rotation status by secret", `<span class="badge warn">disabled</span>`, "Rotation results by secret"}},
 		{"/violations?week=2026-W48", []string{"Break-glass sessions across the week", "<rect", "AccessDenied", "Reads of secrets marked for deletion",
 			"No key inventory"}},

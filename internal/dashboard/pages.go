@@ -212,6 +212,17 @@ func (s *server) access(ctx context.Context, v *view) (*page, error) {
 		return nil, err
 	}
 	p := &page{title: "Access, " + v.week, nav: "/access"}
+	outside := map[[2]string]string{}
+	var outsideTable *compliance.Table
+	if s.Data.HasInventory(ctx) {
+		if outsideTable, err = s.Data.Table(ctx, compliance.OutsideReaders, v.window); err != nil {
+			return nil, err
+		}
+		for _, r := range outsideTable.Rows {
+			outside[[2]string{r[0], r[1]}] = r[5] + " (" + r[3] + ", " + r[4] + ")"
+		}
+	}
+	flag := func(r []string) string { return unexpected(r, outside) }
 	rows := v.filterRows(t.Columns, t.Rows)
 	// By secret: the readers of each, summed from the table by principal.
 	type sum struct{ readers, reads, fresh, humans, flagged int }
@@ -233,7 +244,7 @@ func (s *server) access(ctx context.Context, v *view) (*page, error) {
 		if r[6] == "yes" {
 			s.humans++
 		}
-		if v.unexpected(r) != "" {
+		if flag(r) != "" {
 			s.flagged++
 		}
 	}
@@ -276,17 +287,28 @@ func (s *server) access(ctx context.Context, v *view) (*page, error) {
 					}
 				}
 			},
-			flag: v.unexpected}),
+			flag: flag}),
+	}
+	if outsideTable != nil {
+		p.content.Tables = append(p.content.Tables, v.table(tableSpec{id: "outside", t: outsideTable, csv: true,
+			empty: "No role read a secret of another service or environment this week.",
+			cell: func(col string, row []string, c *web.Cell) {
+				switch col {
+				case "secret":
+					c.Link = v.secretLink(c.Text)
+				case "reads":
+					c.Link = v.eventsLink("secret", row[0], "principal", row[1], "kind", "read")
+				}
+			}}))
 	}
 	return p, nil
 }
 
 // unexpected says why an access row (secret, principal, reads, first,
 // last, new_reader, human) stands out: a reader new this week, a person
-// rather than a workload, or a role whose name lacks the secret's
-// environment or service tag (roles are named for what they run as, such
-// as orders-prod-app).
-func (v *view) unexpected(r []string) string {
+// rather than a workload, or a role outside the secret's service or
+// environment (compliance.OutsideReaders, given as outside).
+func unexpected(r []string, outside map[[2]string]string) string {
 	var why []string
 	if r[5] == "yes" {
 		why = append(why, "new reader this week")
@@ -294,17 +316,8 @@ func (v *view) unexpected(r []string) string {
 	if r[6] == "yes" {
 		why = append(why, "read by a person")
 	}
-	if s, ok := v.inv[r[0]]; ok && r[6] != "yes" {
-		_, role, isRole := strings.Cut(r[1], ":role/")
-		role = strings.ToLower(role[strings.LastIndexByte(role, '/')+1:])
-		if isRole && !strings.Contains(role, "break-glass") {
-			if s.Environment != "" && !strings.Contains(role, strings.ToLower(s.Environment)) {
-				why = append(why, "role outside the secret's environment "+s.Environment)
-			}
-			if s.Service != "" && !strings.Contains(role, strings.ToLower(s.Service)) {
-				why = append(why, "role outside the secret's service "+s.Service)
-			}
-		}
+	if o := outside[[2]string{r[0], r[1]}]; o != "" {
+		why = append(why, "role outside the secret's "+o)
 	}
 	return strings.Join(why, "; ")
 }

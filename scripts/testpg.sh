@@ -30,7 +30,7 @@ start() {
   port=54329
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
     -keyout "$pgdir/server.key" -out "$pgdir/server.crt" 2>"$pgdir/openssl.log" ||
     { cat "$pgdir/openssl.log" >&2; exit 1; }

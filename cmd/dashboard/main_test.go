@@ -87,8 +87,9 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("report: %d %s", code, errb.String())
 	}
 	files := strings.Fields(out.String())
-	last := len(files) - 1
-	if len(files) != len(compliance.All)+1 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") || !strings.HasSuffix(files[last], "2026-W48-controls.csv") {
+	last := len(files) - 2
+	if len(files) != len(compliance.All)+2 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") || !strings.HasSuffix(files[last], "2026-W48-controls.csv") ||
+		!strings.HasSuffix(files[last+1], "2026-W48-outside-readers.csv") {
 		t.Fatalf("files %v", files)
 	}
 	controls, _ := os.ReadFile(files[last])

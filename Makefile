@@ -75,16 +75,17 @@ bench: build
 demo: build
 	./scripts/demo.sh $(BIN)/gatekeeper $(BIN)/dashboard
 
-# The CodeCommit Lambda for the provided.al2023 runtime: bootstrap zips for
-# arm64 and x86_64. Built without cgo (the function's store is PostgreSQL).
+# The Lambdas for the provided.al2023 runtime, bootstrap zips for arm64 and
+# x86_64: the CodeCommit gate and the rotation function. Built without cgo
+# (the gate's store on Lambda is PostgreSQL).
 lambda:
-	@for arch in arm64 amd64; do \
-		mkdir -p $(BIN)/lambda/$$arch && \
+	@for cmd in gatekeeper rotator; do for arch in arm64 amd64; do \
+		mkdir -p $(BIN)/lambda/$$cmd-$$arch && \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' \
-			-o $(BIN)/lambda/$$arch/bootstrap ./cmd/gatekeeper && \
-		(cd $(BIN)/lambda/$$arch && rm -f ../gatekeeper-lambda-$$arch.zip && zip -q ../gatekeeper-lambda-$$arch.zip bootstrap) && \
-		echo "$(BIN)/lambda/gatekeeper-lambda-$$arch.zip"; \
-	done
+			-o $(BIN)/lambda/$$cmd-$$arch/bootstrap ./cmd/$$cmd && \
+		(cd $(BIN)/lambda/$$cmd-$$arch && rm -f ../$$cmd-lambda-$$arch.zip && zip -q ../$$cmd-lambda-$$arch.zip bootstrap) && \
+		echo "$(BIN)/lambda/$$cmd-lambda-$$arch.zip" || exit 1; \
+	done; done
 
 clean:
 	rm -rf $(BIN) infra/cdk.out

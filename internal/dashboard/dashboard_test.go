@@ -398,3 +398,26 @@ func TestChange(t *testing.T) {
 		}
 	}
 }
+
+// After sign-in the browser goes back where it was, never to another
+// host: browsers drop tabs and line breaks from a URL and read '\' as
+// '/', and http.Redirect cleans "/./x" to "/x", so each of these would
+// otherwise lead to //evil.example.
+func TestSignInNextStaysHere(t *testing.T) {
+	for next, want := range map[string]string{
+		"/access?week=2026-W48": "/access?week=2026-W48",
+		"//evil.example":        "/",
+		"/\\evil.example":       "/",
+		"/./\\evil.example":     "/",
+		"/x/..\\evil.example":   "/",
+		"/\t/evil.example":      "/",
+		"/\x7f/evil.example":    "/",
+		"/%09/evil.example":     "/%09/evil.example", // stays a path: the browser does not decode it
+		"https://evil.example":  "/",
+		"javascript:alert(1)":   "/",
+	} {
+		if got := localPath(next); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", next, got, want)
+		}
+	}
+}

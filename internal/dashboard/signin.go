@@ -82,9 +82,14 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath keeps a redirect on this site: a path, never a URL of
-// another host ("//evil", "/\evil", "https://…").
+// another host ("//evil", "/\evil", "https://…"). Browsers read '\' as
+// '/' and drop tabs and line breaks, and http.Redirect cleans "/./" away,
+// so a path holding either could still become "//evil": the pages' own
+// links never do (RequestURI escapes them).
 func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool {
+		return r == '\\' || r < 0x20 || r == 0x7f
+	}) {
 		return "/"
 	}
 	return p

@@ -68,6 +68,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/scan/ ./internal/corpus/
 	$(GO) test -run '^$$' -bench . -benchtime 500x ./internal/githubapp/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/cloudtrail/ ./internal/compliance/
+	$(GO) test -run '^$$' -bench Rotation -benchtime 20x ./internal/rotation/postgres/
+	$(GO) test -run '^$$' -bench AppLatency -benchtime 1x ./internal/rotation/postgres/
 	$(GO) test -run '^$$' -bench PageLoad -benchtime 5x ./internal/dashboard/
 	$(GO) run ./cmd/benchcmp -gatekeeper $(BIN)/gatekeeper
 

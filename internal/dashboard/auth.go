@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,8 +141,11 @@ func (p *Passwords) check(user, password string) bool {
 	return bcrypt.CompareHashAndPassword(h, []byte(password)) == nil
 }
 
-// limited says whether addr has failed too often lately.
-func (p *Passwords) limited(addr string, now time.Time) bool {
+// attempt admits a sign-in from addr unless it has failed too often
+// lately. An admitted attempt counts as a failure until succeeded says
+// otherwise, so that many attempts at once (each waiting on bcrypt) are
+// not all let through before the first failure is counted.
+func (p *Passwords) attempt(addr string, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	recent := p.failures[addr][:0]
@@ -150,18 +154,27 @@ func (p *Passwords) limited(addr string, now time.Time) bool {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) == 0 {
-		delete(p.failures, addr)
-	} else {
+	if len(recent) >= failLimit {
 		p.failures[addr] = recent
+		return false
 	}
-	return len(recent) >= failLimit
+	p.failures[addr] = append(recent, now)
+	return true
 }
 
-func (p *Passwords) failed(addr string, now time.Time) {
+// succeeded takes back the failure attempt counted for a sign-in at now.
+func (p *Passwords) succeeded(addr string, now time.Time) {
 	p.mu.Lock()
-	p.failures[addr] = append(p.failures[addr], now)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	f := p.failures[addr]
+	if i := slices.Index(f, now); i >= 0 {
+		f = slices.Delete(f, i, i+1)
+	}
+	if len(f) == 0 {
+		delete(p.failures, addr)
+	} else {
+		p.failures[addr] = f
+	}
 }
 
 // sign is a session cookie value for user until exp.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -222,6 +224,32 @@ func TestSignInLimit(t *testing.T) {
 	// Even the right password waits out the window.
 	if got := post(h, "/login", url.Values{"user": {"dana"}, "password": {"correct horse battery"}}, nil, nil).Code; got != http.StatusTooManyRequests {
 		t.Errorf("right password while limited: %d", got)
+	}
+}
+
+// Many wrong passwords sent at once are limited like ones sent in turn:
+// each waits on bcrypt, and none may slip in before the others count.
+func TestSignInLimitAtOnce(t *testing.T) {
+	h, _ := testServer(t)
+	codes := make([]int, 3*failLimit)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			<-start
+			codes[i] = post(h, "/login", url.Values{"user": {"dana"}, "password": {fmt.Sprint("guess", i)}}, nil, nil).Code
+		})
+	}
+	close(start)
+	wg.Wait()
+	tried := 0
+	for _, c := range codes {
+		if c != http.StatusTooManyRequests {
+			tried++
+		}
+	}
+	if tried != failLimit {
+		t.Errorf("%d passwords tried at once, want %d (the limit)", tried, failLimit)
 	}
 }
 

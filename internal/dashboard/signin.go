@@ -54,18 +54,18 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	next := localPath(r.PostFormValue("next"))
 	addr := clientAddr(r)
 	now := s.Now()
-	if s.Passwords.limited(addr, now) {
+	if !s.Passwords.attempt(addr, now) {
 		s.Log.Warn("sign-in refused: too many failures", "client", addr)
 		s.render(w, r, http.StatusTooManyRequests, web.Login("Too many failed sign-ins from your address: wait a few minutes.", next))
 		return
 	}
 	user := r.PostFormValue("user")
 	if !s.Passwords.check(user, r.PostFormValue("password")) {
-		s.Passwords.failed(addr, now)
 		s.Log.Warn("sign-in failed", "client", addr)
 		s.render(w, r, http.StatusUnauthorized, web.Login("Wrong user or password.", next))
 		return
 	}
+	s.Passwords.succeeded(addr, now)
 	s.Log.Info("signed in", "user", user, "client", addr)
 	s.Passwords.setSession(w, user, now)
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -449,3 +449,23 @@ func TestSignInNextStaysHere(t *testing.T) {
 		}
 	}
 }
+
+// Paging past the end of the events, or so far that the offset would
+// overflow, shows the last page, not page one under a made-up number.
+func TestEventsPageClamped(t *testing.T) {
+	h, c := testServer(t)
+	last := get(t, h, c, "/events?week=2026-W48&kind=read").Body.String()
+	m := regexp.MustCompile(`(\d+) rows, page 1 of (\d+)`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatal("no pager on the events page")
+	}
+	for _, page := range []string{"9999", "46116860184273880", "9223372036854775807"} {
+		body := get(t, h, c, "/events?week=2026-W48&kind=read&events.page="+page).Body.String()
+		if want := m[1] + " rows, page " + m[2] + " of " + m[2]; !strings.Contains(body, want) {
+			t.Errorf("events.page=%s: want %q", page, want)
+		}
+		if strings.Contains(body, "No event matches") {
+			t.Errorf("events.page=%s: an empty page", page)
+		}
+	}
+}

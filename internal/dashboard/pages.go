@@ -577,14 +577,22 @@ func (s *server) events(ctx context.Context, v *view) (*page, error) {
 // events.page asks for.
 func (s *server) eventsTable(ctx context.Context, v *view, q EventQuery) (web.Table, error) {
 	pageNo, _ := strconv.Atoi(v.values.Get("events.page"))
-	pageNo = max(pageNo, 1)
+	pageNo = min(max(pageNo, 1), countCap/pageRows+1) // no offset past what is counted, nor overflowing
 	q.Limit, q.Offset = pageRows, (pageNo-1)*pageRows
 	evs, total, err := s.Data.Events(ctx, q)
 	if err != nil {
 		return web.Table{}, err
 	}
+	pages := max(1, (min(total, countCap)+pageRows-1)/pageRows)
+	if pageNo > pages { // past the end: the last page
+		pageNo = pages
+		q.Offset = (pageNo - 1) * pageRows
+		if evs, total, err = s.Data.Events(ctx, q); err != nil {
+			return web.Table{}, err
+		}
+	}
 	t := web.Table{ID: "events", Title: "CloudTrail events", Total: total, Page: pageNo,
-		Pages: max(1, (min(total, countCap)+pageRows-1)/pageRows), Empty: "No event matches.", More: total > countCap}
+		Pages: pages, Empty: "No event matches.", More: total > countCap}
 	t.Meaning = "As ingested from the trail's log files, oldest first; the file each came from is its evidence."
 	for _, c := range []string{"time", "event", "principal", "session", "MFA", "target", "source IP", "user agent", "error", "log file"} {
 		t.Columns = append(t.Columns, web.Column{Label: c})

@@ -39,6 +39,7 @@ type Config struct {
 	BreakGlass BreakGlass `yaml:"breakGlass"`
 	Audit      Audit      `yaml:"audit"`
 	Gate       Gate       `yaml:"gate"`
+	Rotator    Rotator    `yaml:"rotator"`
 	Teams      []Team     `yaml:"teams"`
 
 	file string
@@ -72,6 +73,22 @@ type Gate struct {
 	StoreSecret string `yaml:"storeSecret"`
 	// Repositories limit the rules to these CodeCommit repositories (empty: all).
 	Repositories []string `yaml:"repositories"`
+}
+
+// Rotator configures cmd/rotator for api-key and token items.
+type Rotator struct {
+	// KeysURL is the base URL of the key-management API the rotator asks
+	// for new keys.
+	KeysURL string `yaml:"keysURL"`
+	// AdminSecret names the existing secret holding that API's admin
+	// token; {env} is replaced by the environment, so each environment's
+	// function has its own.
+	AdminSecret string `yaml:"adminSecret"`
+}
+
+// AdminSecretIn is the rotator's admin-token secret in env.
+func (r Rotator) AdminSecretIn(env string) string {
+	return strings.ReplaceAll(r.AdminSecret, "{env}", env)
 }
 
 // Team owns services and, per environment, a KMS key.
@@ -231,6 +248,9 @@ func (c *Config) check() error {
 			return fmt.Errorf("%s: environment %q: names are lower case letters, digits and dashes", c.file, e)
 		}
 	}
+	if err := c.checkRotator(); err != nil {
+		return err
+	}
 	teams := map[string]bool{}
 	services := map[string]int{}
 	for _, t := range c.Teams {
@@ -266,6 +286,27 @@ func (c *Config) check() error {
 					return c.errAt(it.Line, "service %q: item %q declared twice", s.Name, it.Name)
 				}
 				items[it.Name] = true
+			}
+		}
+	}
+	return nil
+}
+
+// checkRotator requires the rotator's settings when an item needs it.
+func (c *Config) checkRotator() error {
+	for _, t := range c.Teams {
+		for _, s := range t.Services {
+			for _, it := range s.Items {
+				if it.Type.Rotation() != RotatorLambda {
+					continue
+				}
+				if c.Rotator.KeysURL == "" || c.Rotator.AdminSecret == "" {
+					return c.errAt(it.Line, "item %q: type %s is rotated by cmd/rotator, which needs rotator.keysURL and rotator.adminSecret", it.Name, it.Type)
+				}
+				if !strings.HasPrefix(c.Rotator.KeysURL, "https://") {
+					return fmt.Errorf("%s: rotator.keysURL must be https://, got %q", c.file, c.Rotator.KeysURL)
+				}
+				return nil
 			}
 		}
 	}

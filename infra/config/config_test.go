@@ -69,16 +69,18 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 	for _, tc := range []struct {
 		name, from, to, want string
 	}{
-		{"unknown type", "type: config\n          - name: tls", "type: secret\n          - name: tls", `x.yaml:42: item "fraud-threshold": type "secret" is not one of api-key, certificate, config, database, token`},
-		{"unknown field", "rotateDays: 60", "rotateDay: 60", `x.yaml:54: field "rotateDay" is not one of`},
-		{"database without host", "            host: orders.cluster-abc123.eu-west-1.rds.amazonaws.com\n", "", `x.yaml:35: item "orders-db": a database needs host, database and username`},
-		{"duplicate service", "      - name: mailer", "      - name: checkout", `x.yaml:57: service "checkout" already declared at line 30`},
-		{"unknown environment", "environments: [staging, production]", "environments: [staging, prod]", `x.yaml:48: service "ledger": environment "prod" is not in environments`},
-		{"certificate shared across environments", "checkout.{env}.example.com", "checkout.example.com", `x.yaml:44: item "tls": service "checkout" runs in 3 environments: the domain needs {env}`},
-		{"bad rotation", "rotateDays: 30", "rotateDays: 400", `x.yaml:32: item "stripe-api-key": rotateDays must be 1-365, got 400`},
+		{"unknown type", "type: config\n          - name: tls", "type: secret\n          - name: tls", `x.yaml:46: item "fraud-threshold": type "secret" is not one of api-key, certificate, config, database, token`},
+		{"unknown field", "rotateDays: 60", "rotateDay: 60", `x.yaml:58: field "rotateDay" is not one of`},
+		{"database without host", "            host: orders.cluster-abc123.eu-west-1.rds.amazonaws.com\n", "", `x.yaml:39: item "orders-db": a database needs host, database and username`},
+		{"duplicate service", "      - name: mailer", "      - name: checkout", `x.yaml:61: service "checkout" already declared at line 34`},
+		{"unknown environment", "environments: [staging, production]", "environments: [staging, prod]", `x.yaml:52: service "ledger": environment "prod" is not in environments`},
+		{"certificate shared across environments", "checkout.{env}.example.com", "checkout.example.com", `x.yaml:48: item "tls": service "checkout" runs in 3 environments: the domain needs {env}`},
+		{"bad rotation", "rotateDays: 30", "rotateDays: 400", `x.yaml:36: item "stripe-api-key": rotateDays must be 1-365, got 400`},
 		{"admin is provisioner", "keyAdmins: [secretgate-key-admin]", "keyAdmins: [secretgate-provisioner]", `x.yaml: keyAdmins must not include the provisioner`},
-		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:57: service "rds-master": the name is reserved`},
+		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:61: service "rds-master": the name is reserved`},
 		{"not yaml", "teams:", "teams: [", "x.yaml: yaml: line"},
+		{"rotator without its API", "  keysURL: https://keys.example.com/v1\n", "", `x.yaml:35: item "stripe-api-key": type api-key is rotated by cmd/rotator, which needs rotator.keysURL`},
+		{"rotator over plain HTTP", "https://keys.example.com", "http://keys.example.com", `x.yaml: rotator.keysURL must be https://`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := string(base)

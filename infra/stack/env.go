@@ -272,6 +272,8 @@ func rotatorFunction(st awscdk.Stack, cfg *config.Config, env, asset string) (aw
 				"aws:ResourceTag/" + config.TagEnvironment: env,
 				"aws:ResourceTag/secretgate:rotation":      string(config.RotatorLambda),
 			}}),
+			allow("ReadTheKeyAPIAdminToken", strs("secretsmanager:GetSecretValue"),
+				cfg.ARN("secretsmanager", cfg.Region, "secret:"+cfg.Rotator.AdminSecretIn(env)+"-??????"), nil),
 			allow("RandomValues", strs("secretsmanager:GetRandomPassword"), "*", nil),
 			allow("UseTheKeysThroughSecretsManager", strs("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"),
 				cfg.ARN("kms", cfg.Region, "key/*"), cond{"StringEquals": {
@@ -287,7 +289,8 @@ func rotatorFunction(st awscdk.Stack, cfg *config.Config, env, asset string) (aw
 		Role:         role.AttrArn(),
 		Timeout:      jsii.Number(60),
 		Environment: &awslambda.CfnFunction_EnvironmentProperty{Variables: map[string]any{
-			"SECRETGATE_ENVIRONMENT": env,
+			"SECRETGATE_KEYS_URL":          cfg.Rotator.KeysURL,
+			"SECRETGATE_KEYS_ADMIN_SECRET": cfg.Rotator.AdminSecretIn(env),
 		}},
 		Tags: tags(config.TagEnvironment, env),
 	})

@@ -25,7 +25,7 @@ type Stacks struct {
 	Access awscdk.Stack
 	Audit  awscdk.Stack
 	Gate   awscdk.Stack
-	Envs   map[string]awscdk.Stack // by environment
+	Envs   map[string]awscdk.Stack // by environment, for those a service runs in
 	Alerts map[string]awscdk.Stack // by region
 }
 
@@ -50,6 +50,9 @@ func Build(app awscdk.App, cfg *config.Config, assets Assets) *Stacks {
 		s.Alerts[region] = alerts(newStack(app, cfg, "secretgate-alerts-"+region, region), cfg, region)
 	}
 	for _, env := range cfg.Environments {
+		if len(cfg.In(env)) == 0 {
+			continue // CloudFormation refuses a stack without resources
+		}
 		s.Envs[env] = environment(newStack(app, cfg, config.EnvStack(env), cfg.Region), cfg, env, assets)
 	}
 	s.Gate = gate(newStack(app, cfg, "secretgate-gate", cfg.Region), cfg, assets)

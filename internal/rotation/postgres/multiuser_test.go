@@ -93,6 +93,11 @@ func TestFailingTestLeavesCurrentAndRetries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "log in with the pending value") || !strings.Contains(err.Error(), "password authentication failed") {
 		t.Fatalf("got %v, want the pending login to fail", err)
 	}
+	for _, label := range []string{rotation.Current, rotation.Pending} {
+		if l, _ := parseLogin(e.sm.Value(e.arn, label), ""); strings.Contains(err.Error(), l.Password) {
+			t.Fatalf("the error names the %s password", label)
+		}
+	}
 	if e.sm.VersionOf(e.arn, rotation.Current) != first {
 		t.Fatal("AWSCURRENT moved after a failed testSecret")
 	}

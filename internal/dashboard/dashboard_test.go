@@ -450,6 +450,17 @@ func TestSignInNextStaysHere(t *testing.T) {
 	}
 }
 
+// The filter form keeps what the page is about: a secret's events stay
+// that secret's when the week or environment changes.
+func TestFilterKeepsSecret(t *testing.T) {
+	h, c := testServer(t)
+	body := get(t, h, c, "/events?week=2026-W48&kind=read&secret="+url.QueryEscape(secretID)).Body.String()
+	want := `<input type="hidden" name="secret" value="` + secretID + `">`
+	if !strings.Contains(body, want) {
+		t.Errorf("the events filter form lacks %s", want)
+	}
+}
+
 // Paging past the end of the events, or so far that the offset would
 // overflow, shows the last page, not page one under a made-up number.
 func TestEventsPageClamped(t *testing.T) {

@@ -165,7 +165,7 @@ func (v *view) filter(s *server) *web.Filter {
 		}
 	}
 	f.Envs, f.Services = sortedKeys(envs), sortedKeys(services)
-	for _, k := range []string{"id", "principal", "session", "kind"} {
+	for _, k := range []string{"id", "secret", "principal", "session", "kind"} {
 		if val := v.values.Get(k); val != "" {
 			f.Hidden = append(f.Hidden, [2]string{k, val})
 		}

@@ -76,20 +76,12 @@ func TestFailingTestLeavesCurrentAndRetries(t *testing.T) {
 	ctx := context.Background()
 	s := e.strategy(true)
 	first := e.sm.VersionOf(e.arn, rotation.Current)
-	token, err := e.sm.StartRotation(e.arn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []string{rotation.CreateSecret, rotation.SetSecret} {
-		if err := e.invoke(e.rotator(s))(step, token); err != nil {
-			t.Fatal(err)
-		}
-	}
+	token := e.createAndSet(s)
 	// Someone changes the clone's password between setSecret and testSecret.
 	if _, err := e.admin.Exec(ctx, `ALTER ROLE `+ident(e.user+"_clone")+` PASSWORD `+literal(mustVerifier(t, mustPassword(t)))); err != nil {
 		t.Fatal(err)
 	}
-	err = e.invoke(e.rotator(s))(rotation.TestSecret, token)
+	err := e.invoke(e.rotator(s))(rotation.TestSecret, token)
 	if err == nil || !strings.Contains(err.Error(), "log in with the pending value") || !strings.Contains(err.Error(), "password authentication failed") {
 		t.Fatalf("got %v, want the pending login to fail", err)
 	}
@@ -118,15 +110,7 @@ func TestFailingTestLeavesCurrentAndRetries(t *testing.T) {
 func TestCrashBetweenStepsIsFinished(t *testing.T) {
 	e := newPG(t, 0, true)
 	s := e.strategy(true)
-	token, err := e.sm.StartRotation(e.arn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []string{rotation.CreateSecret, rotation.SetSecret} {
-		if err := e.invoke(e.rotator(s))(step, token); err != nil {
-			t.Fatal(err)
-		}
-	} // … and the function dies here.
+	token := e.createAndSet(s) // … and the function dies here.
 	if _, err := e.sm.StartRotation(e.arn); err == nil || !strings.Contains(err.Error(), "previous rotation isn't complete") {
 		t.Fatalf("got %v, want the unfinished rotation reported", err)
 	}

@@ -171,6 +171,21 @@ func (e *pgEnv) invoke(r *rotation.Rotator) func(step, token string) error {
 	}
 }
 
+// createAndSet starts a rotation and runs its first two steps.
+func (e *pgEnv) createAndSet(s *Strategy) string {
+	e.t.Helper()
+	token, err := e.sm.StartRotation(e.arn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, step := range []string{rotation.CreateSecret, rotation.SetSecret} {
+		if err := e.invoke(e.rotator(s))(step, token); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return token
+}
+
 // login tries a secret value and runs the application's query.
 func (e *pgEnv) login(ctx context.Context, s *Strategy, value string) error {
 	l, err := parseLogin(value, "value")

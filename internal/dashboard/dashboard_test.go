@@ -480,3 +480,21 @@ func TestEventsPageClamped(t *testing.T) {
 		}
 	}
 }
+
+// A download named for a filter holds the filtered rows: the weekly PDF
+// and zip are the whole week whatever the page's filter, and say so.
+func TestDownloadNames(t *testing.T) {
+	h, c := testServer(t)
+	for path, want := range map[string]string{
+		"/export/evidence.pdf?week=2026-W48&env=prod":                "secretgate-2026-W48.pdf",
+		"/export/evidence.zip?week=2026-W48&env=prod&service=orders": "secretgate-2026-W48.zip",
+		"/export/access.csv?week=2026-W48":                           "secretgate-2026-W48-access.csv",
+		"/export/access.csv?week=2026-W48&env=prod&service=orders":   "secretgate-2026-W48-access-prod-orders.csv",
+		"/export/access.csv?week=2026-W48&service=orders":            "secretgate-2026-W48-access-orders.csv",
+	} {
+		rec := get(t, h, c, path)
+		if got := rec.Header().Get("Content-Disposition"); got != `attachment; filename="`+want+`"` {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
+	}
+}

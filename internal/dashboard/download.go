@@ -85,11 +85,15 @@ func (s *server) download(w http.ResponseWriter, r *http.Request, ext, mime stri
 		return
 	}
 	name := "secretgate-" + v.week
+	// Only a single table follows the filters; the PDF and the zip are
+	// the whole week, and their names say no more.
 	if n := chi.URLParam(r, "report"); n != "" {
 		name += "-" + n
-	}
-	if v.filtered() {
-		name += "-" + v.env + v.service
+		for _, f := range []string{v.env, v.service} {
+			if f != "" {
+				name += "-" + f
+			}
+		}
 	}
 	w.Header().Set("Content-Type", mime)
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+"."+ext))

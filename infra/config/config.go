@@ -71,6 +71,10 @@ type Gate struct {
 	// environment resolves it at deploy time, so the template has only
 	// the reference.
 	StoreSecret string `yaml:"storeSecret"`
+	// FingerprintSecret names the existing secret holding the fingerprint
+	// key, hex, shared with the other front doors (default
+	// gate/gatekeeper/fingerprint-key).
+	FingerprintSecret string `yaml:"fingerprintSecret"`
 	// Repositories limit the rules to these CodeCommit repositories (empty: all).
 	Repositories []string `yaml:"repositories"`
 }
@@ -187,6 +191,9 @@ func (c *Config) defaults() {
 	if c.Audit.RetentionDays == 0 {
 		c.Audit.RetentionDays = 400
 	}
+	if c.Gate.FingerprintSecret == "" {
+		c.Gate.FingerprintSecret = "gate/gatekeeper/fingerprint-key"
+	}
 	if c.Arch == "" {
 		c.Arch = "arm64"
 	}
@@ -240,6 +247,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%s: breakGlass.path must start and end with /, got %q", c.file, c.BreakGlass.Path)
 	case c.BreakGlass.MaxMFAAge < 60 || c.BreakGlass.MaxMFAAge > 3600:
 		return fmt.Errorf("%s: breakGlass.maxMFAAge must be 60-3600 seconds, got %d", c.file, c.BreakGlass.MaxMFAAge)
+	case c.Gate.StoreSecret == "":
+		return fmt.Errorf("%s: gate.storeSecret is required: the secret holding the gate's {\"dsn\": \"postgres://…\"}", c.file)
 	case c.Arch != "arm64" && c.Arch != "x86_64":
 		return fmt.Errorf("%s: arch must be arm64 or x86_64, got %q", c.file, c.Arch)
 	}

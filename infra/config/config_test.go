@@ -79,6 +79,7 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 		{"admin is provisioner", "keyAdmins: [secretgate-key-admin]", "keyAdmins: [secretgate-provisioner]", `x.yaml: keyAdmins must not include the provisioner`},
 		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:61: service "rds-master": the name is reserved`},
 		{"not yaml", "teams:", "teams: [", "x.yaml: yaml: line"},
+		{"gate without its store", "  storeSecret: gate/gatekeeper/store", "  storeSecret: \"\"", "x.yaml: gate.storeSecret is required"},
 		{"rotator without its API", "  keysURL: https://keys.example.com/v1\n", "", `x.yaml:35: item "stripe-api-key": type api-key is rotated by cmd/rotator, which needs rotator.keysURL`},
 		{"rotator over plain HTTP", "https://keys.example.com", "http://keys.example.com", `x.yaml: rotator.keysURL must be https://`},
 	} {

@@ -10,11 +10,8 @@ import (
 	"github.com/secretgate/secretgate/infra/config"
 )
 
-// The gate's names.
-const (
-	GateFunction        = "secretgate-gatekeeper"
-	GateFingerprintName = "gate/gatekeeper/fingerprint-key" // an existing secret: the hex key the front doors share
-)
+// GateFunction is the name of the gate's function and role.
+const GateFunction = "secretgate-gatekeeper"
 
 // gate fills the gate stack: the CodeCommit function (cmd/gatekeeper's
 // Lambda mode) and the rules that send it pushes and pull requests. Its
@@ -56,7 +53,7 @@ func gate(st awscdk.Stack, cfg *config.Config, assets Assets) awscdk.Stack {
 		MemorySize:   jsii.Number(1024),
 		Environment: &awslambda.CfnFunction_EnvironmentProperty{Variables: map[string]any{
 			"SECRETGATE_STORE":           resolve(cfg.Gate.StoreSecret, "dsn"),
-			"SECRETGATE_FINGERPRINT_KEY": resolve(GateFingerprintName, ""),
+			"SECRETGATE_FINGERPRINT_KEY": resolve(cfg.Gate.FingerprintSecret, ""),
 			"SECRETGATE_SNS_TOPIC":       topic,
 		}},
 	})

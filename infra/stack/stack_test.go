@@ -367,7 +367,7 @@ func TestGateFunctionAndRules(t *testing.T) {
 			"Runtime": "provided.al2023", "Handler": "bootstrap", "Architectures": []any{"arm64"},
 			"Environment": map[string]any{"Variables": map[string]any{
 				"SECRETGATE_STORE":           "{{resolve:secretsmanager:gate/gatekeeper/store:SecretString:dsn::}}",
-				"SECRETGATE_FINGERPRINT_KEY": "{{resolve:secretsmanager:" + GateFingerprintName + ":SecretString:::}}",
+				"SECRETGATE_FINGERPRINT_KEY": "{{resolve:secretsmanager:gate/gatekeeper/fingerprint-key:SecretString:::}}",
 				"SECRETGATE_SNS_TOPIC":       "arn:aws:sns:eu-west-1:111122223333:secretgate-alerts",
 			}},
 		})

@@ -498,3 +498,19 @@ func TestDownloadNames(t *testing.T) {
 		}
 	}
 }
+
+// The static folder serves its files, not a listing of them, and a
+// missing file is not cached for a year.
+func TestStaticNoListing(t *testing.T) {
+	h, _ := testServer(t)
+	for path, want := range map[string]int{"/static/app.css": http.StatusOK, "/static/": http.StatusNotFound,
+		"/static/nothing.css": http.StatusNotFound} {
+		rec := get(t, h, nil, path)
+		if rec.Code != want {
+			t.Errorf("%s: %d, want %d", path, rec.Code, want)
+		}
+		if rec.Code != http.StatusOK && strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
+			t.Errorf("%s: %d cached as %s", path, rec.Code, rec.Header().Get("Cache-Control"))
+		}
+	}
+}

@@ -102,6 +102,10 @@ func (s *server) headers(next http.Handler) http.Handler {
 func staticFiles() http.Handler {
 	files := http.FileServerFS(web.Static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // files only, no listing of them
+			return
+		}
 		// The link carries the sheet's hash: a new sheet is a new URL.
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		files.ServeHTTP(w, r)

@@ -71,7 +71,8 @@ func TestPagesWithLittleData(t *testing.T) {
 			"/gate":       "No gate store",
 			"/violations": "No key inventory",
 		}},
-		{"empty", nil, map[string]string{"/": "No CloudTrail events in the database yet", "/access": "Nothing in this window"}},
+		{"empty", nil, map[string]string{"/": "No CloudTrail events in the database yet", "/access": "Nothing in this window",
+			"/rotation": "No secret inventory", "/gate": "No gate store"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db, err := cloudtrail.Open(ctx, filepath.Join(t.TempDir(), "events.db"))

@@ -44,8 +44,8 @@ func (s *server) page(fn pageFunc) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		if !s.Data.HasEvents(ctx) {
-			p.notice = "No CloudTrail events in the database yet: load a trail with `dashboard ingest PATH`."
+		if !s.Data.HasEvents(ctx) { // said first, the page's own notice after
+			p.notice = strings.TrimSpace("No CloudTrail events in the database yet: load a trail with `dashboard ingest PATH`. " + p.notice)
 		}
 		if s.Data.Refreshing() {
 			p.notice = strings.TrimSpace("New events or an inventory arrived: these figures are from before them, and new ones are being computed; reload in a few seconds. " + p.notice)

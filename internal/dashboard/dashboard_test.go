@@ -122,7 +122,14 @@ func TestDrillDownMatchesCount(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	h, c := testServer(t)
 	for path, want := range map[string]int{
-		"/?week=2026-W60":                          http.StatusBadRequest,
+		"/?week=2026-W60": http.StatusBadRequest,
+		// Only the week's own name: trailing text would reach titles,
+		// the PDF's cover and download names.
+		"/?week=2026-W48x": http.StatusBadRequest,
+		"/export/evidence.pdf?week=2026-W48%20signed%20off": http.StatusBadRequest,
+		"/?week=%2B2026-W48":                       http.StatusBadRequest,
+		"/?week=2026-W8":                           http.StatusBadRequest,
+		"/?week=-2026-W01":                         http.StatusBadRequest,
 		"/events?week=2026-W48&kind=everything":    http.StatusBadRequest,
 		"/events?week=2026-W48&day=2026-12-24":     http.StatusBadRequest,
 		"/secret?week=2026-W48":                    http.StatusBadRequest,

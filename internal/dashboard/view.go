@@ -64,6 +64,11 @@ func (s *server) newView(ctx context.Context, r *http.Request) (*view, error) {
 	if v.window, err = compliance.Week(v.week); err != nil {
 		return nil, badRequest("%v", err)
 	}
+	// The week's own name and nothing more: it shows in titles, links,
+	// the PDF and download names.
+	if name := weekName(v.window.From); name != v.week || len(name) != len("2026-W48") {
+		return nil, badRequest("week %q: want YYYY-Www, such as %s", v.week, name)
+	}
 	if !slices.Contains(v.weeks, v.week) {
 		v.weeks = append([]string{v.week}, v.weeks...)
 	}

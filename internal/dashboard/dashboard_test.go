@@ -498,6 +498,7 @@ func TestDownloadNames(t *testing.T) {
 		"/export/access.csv?week=2026-W48":                           "secretgate-2026-W48-access.csv",
 		"/export/access.csv?week=2026-W48&env=prod&service=orders":   "secretgate-2026-W48-access-prod-orders.csv",
 		"/export/access.csv?week=2026-W48&service=orders":            "secretgate-2026-W48-access-orders.csv",
+		"/export/access.csv?week=2026-W48&env=a/../b%22c%20d%C3%A9":  "secretgate-2026-W48-access-a_.._b_c_d_.csv",
 	} {
 		rec := get(t, h, c, path)
 		if got := rec.Header().Get("Content-Disposition"); got != `attachment; filename="`+want+`"` {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/go-chi/chi/v5"
 
@@ -91,11 +93,22 @@ func (s *server) download(w http.ResponseWriter, r *http.Request, ext, mime stri
 		name += "-" + n
 		for _, f := range []string{v.env, v.service} {
 			if f != "" {
-				name += "-" + f
+				name += "-" + fileSafe(f)
 			}
 		}
 	}
 	w.Header().Set("Content-Type", mime)
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+"."+ext))
 	w.Write(buf.Bytes())
+}
+
+// fileSafe is a filter value fit for a file name: letters, digits, '.',
+// '-' and '_', anything else '_' (it comes from the URL, not the inventory).
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x80 && (r == '.' || r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return '_'
+	}, s)
 }

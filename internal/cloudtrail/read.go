@@ -3,7 +3,6 @@ package cloudtrail
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,11 +37,11 @@ func (e *FileError) Unwrap() error { return e.Err }
 type reader struct {
 	file *bufio.Reader
 	gz   *gzip.Reader
-	text *bufio.Reader
+	dec  decoder
 }
 
 func newReader() *reader {
-	return &reader{file: bufio.NewReaderSize(nil, 32<<10), text: bufio.NewReaderSize(nil, 32<<10)}
+	return &reader{file: bufio.NewReaderSize(nil, 32<<10)}
 }
 
 // readFile passes each record of the named file to fn and returns how many
@@ -71,88 +70,12 @@ func (rd *reader) read(name string, r io.Reader, fn func(*record) error) (int, e
 		if err != nil {
 			return 0, &FileError{File: name, Err: err} // "gzip: invalid header"
 		}
-		rd.text.Reset(rd.gz)
-		in = rd.text
+		in = rd.gz
 	}
-	return decode(name, in, fn)
-}
-
-func decode(name string, in io.Reader, fn func(*record) error) (int, error) {
-	dec := json.NewDecoder(in)
-	n := 0
-	fail := func(err error) (int, error) {
-		return n, &FileError{File: name, Record: n, Offset: dec.InputOffset(), Err: err}
-	}
-	if err := expectDelim(dec, '{'); err != nil {
-		return fail(err)
-	}
-	found := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fail(err)
-		}
-		key, _ := tok.(string)
-		if key != "Records" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fail(err)
-			}
-			continue
-		}
-		found = true
-		if err := expectDelim(dec, '['); err != nil {
-			return fail(err)
-		}
-		for dec.More() {
-			n++
-			var rec record
-			if err := dec.Decode(&rec); err != nil {
-				var te *json.UnmarshalTypeError
-				if !errors.As(err, &te) {
-					return fail(err)
-				}
-				// A field of an unexpected type (some service's own
-				// requestParameters) is left empty; the record is kept.
-			}
-			if err := fn(&rec); err != nil {
-				return fail(err)
-			}
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return fail(err)
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return fail(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			err = errors.New("data after the top-level object")
-		}
-		return fail(err)
-	}
-	if !found {
-		return fail(errNoRecords)
-	}
-	return n, nil
+	return rd.dec.decode(name, in, fn)
 }
 
 var errNoRecords = errors.New(`not a CloudTrail log file: no "Records" array`)
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("expected %q, found %v", want, tok)
-	}
-	return nil
-}
 
 // Files lists the CloudTrail log files under paths, in lexical order per
 // path. A file named directly is always taken. A folder is walked for

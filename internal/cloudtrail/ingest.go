@@ -175,6 +175,11 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 		for range batches { // let the decoders finish
 		}
 	}
+	// The indexes a first ingest deferred are built even when it stopped
+	// early: the rows it committed are in and need them.
+	if err := buildDeferredIndexes(context.WithoutCancel(ctx), d.db); err != nil && werr == nil {
+		werr = fmt.Errorf("building indexes: %w", err)
+	}
 	stopProgress()
 	st := snapshot()
 	if werr != nil {
@@ -220,7 +225,8 @@ func appendArgs(args []any, e *Event) []any {
 }
 
 // write inserts the batches in transactions of about txRows rows, calling
-// done for each batch once it is inserted.
+// done for each batch once it is inserted. Into an empty table, the first
+// transaction defers the secondary indexes (see deferIndexes).
 func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done func(*batch, int64)) error {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
@@ -241,6 +247,7 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 		n, _ := res.RowsAffected()
 		return n, nil
 	}
+	first := true
 	for {
 		b, ok := <-batches
 		if !ok {
@@ -249,6 +256,13 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		if first {
+			first = false
+			if err := deferIndexes(ctx, tx); err != nil {
+				tx.Rollback()
+				return err
+			}
 		}
 		many, err := tx.PrepareContext(ctx, manySQL)
 		if err != nil {

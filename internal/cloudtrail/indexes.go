@@ -1,0 +1,87 @@
+package cloudtrail
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// deferIndexes drops the events table's secondary indexes if the table is
+// empty, recording their SQL in deferred_indexes in the same transaction:
+// a first ingest then builds each index once, from sorted rows, instead of
+// updating it at every insert. The primary key stays, so re-ingesting
+// still adds nothing.
+func deferIndexes(ctx context.Context, tx *sql.Tx) error {
+	var empty bool
+	if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM events)`).Scan(&empty); err != nil || !empty {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	var names, texts []string
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			rows.Close()
+			return err
+		}
+		names, texts = append(names, name), append(texts, text)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for i, name := range names {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deferred_indexes (name, sql) VALUES (?, ?)`, name, texts[i]); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP INDEX "`+name+`"`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildDeferredIndexes creates the indexes deferIndexes dropped, in one
+// transaction with the removal of their rows from deferred_indexes.
+func buildDeferredIndexes(ctx context.Context, db *sql.DB) error {
+	var some bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deferred_indexes)`).Scan(&some); err != nil || !some {
+		return err // most opens: nothing to do, and no write lock taken
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	var names, texts []string
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			rows.Close()
+			return err
+		}
+		names, texts = append(names, name), append(texts, text)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	for i, name := range names {
+		if _, err := tx.ExecContext(ctx, texts[i]); err != nil {
+			return fmt.Errorf("index %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,108 @@
+package cloudtrail
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func eventIndexes(t *testing.T, db *DB) map[string]string {
+	t.Helper()
+	rows, err := db.SQL().Query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = text
+	}
+	return out
+}
+
+func TestFirstIngestBuildsTheIndexesAtItsEnd(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "d.db")
+	db, err := Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := eventIndexes(t, db)
+	if len(want) != 2 {
+		t.Fatalf("indexes of a new database: %v", want)
+	}
+	st, err := db.Ingest(ctx, []string{"testdata"}, Options{})
+	if err != nil || len(st.Failed) > 0 || st.Inserted == 0 {
+		t.Fatal(st, err)
+	}
+	if got := eventIndexes(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("indexes after a first ingest: %v, want %v", got, want)
+	}
+	if n := count(t, db, "1"); n != int(st.Inserted) {
+		t.Errorf("%d rows, %d inserted", n, st.Inserted)
+	}
+
+	// An ingest that stopped between the drop and the build (a crash):
+	// the next Open builds them.
+	tx, err := db.SQL().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`DELETE FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	if err := deferIndexes(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventIndexes(t, db); len(got) != 0 {
+		t.Fatalf("indexes not dropped: %v", got)
+	}
+	db.Close()
+	if db, err = Open(ctx, file); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := eventIndexes(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("indexes after reopening: %v, want %v", got, want)
+	}
+	if n := count(t, db, "1"); n != 0 {
+		t.Errorf("%d rows", n)
+	}
+}
+
+func TestIngestIntoAFilledTableKeepsItsIndexes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := eventIndexes(t, db)
+	if _, err := db.Ingest(ctx, []string{"testdata/kms-DisableKey.json"}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := db.SQL().Begin()
+	if err := deferIndexes(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	if got := eventIndexes(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("indexes of a filled table dropped: %v", got)
+	}
+	st, err := db.Ingest(ctx, []string{"testdata"}, Options{})
+	if err != nil || st.Inserted == 0 {
+		t.Fatal(st, err)
+	}
+	again, err := db.Ingest(ctx, []string{"testdata"}, Options{})
+	if err != nil || again.Inserted != 0 {
+		t.Errorf("re-ingest: %+v, %v", again, err)
+	}
+}

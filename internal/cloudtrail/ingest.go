@@ -50,8 +50,8 @@ type batch struct{ rows []Event }
 
 // Ingest reads the CloudTrail files under paths (see Files) into the events
 // table. Files are decoded in parallel and written by one writer, in
-// transactions of Options.TxRows rows, with INSERT … ON CONFLICT DO
-// NOTHING: re-ingesting a file adds nothing.
+// transactions of Options.TxRows rows, with INSERT OR IGNORE on the
+// eventID key: re-ingesting a file adds nothing.
 //
 // A file that cannot be read to its end (bad gzip, bad JSON, not a
 // CloudTrail file) is listed in Stats.Failed and the ingest goes on; the
@@ -193,9 +193,17 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 
 // rowsPerInsert is how many rows one INSERT statement carries: fewer
 // statements, fewer trips through database/sql and into SQLite.
+//
+// INSERT OR IGNORE rather than ON CONFLICT (event_id) DO NOTHING: with
+// DO NOTHING a CHECK or NOT NULL constraint could still abort a statement midway, so
+// SQLite kept a statement journal, writing the old content of every page
+// a statement touched to a temporary file; with OR IGNORE nothing can
+// abort it and there is no such journal. A row breaking a CHECK would be
+// dropped rather than fail the ingest, but normalise makes only rows that
+// pass them (flags are bools, via is "" or ViaSecretsManager).
 const rowsPerInsert = 32
 
-const insertHead = `INSERT INTO events (
+const insertHead = `INSERT OR IGNORE INTO events (
 	event_id, event_time, event_source, event_name, region, account_id,
 	principal, principal_type, session_name, mfa, source_ip, user_agent,
 	secret_id, key_id, parameter_name, error_code, error_message, is_read, via, file
@@ -214,7 +222,6 @@ func insertSQL(rows int) string {
 		}
 		b.WriteString(insertRow)
 	}
-	b.WriteString(" ON CONFLICT (event_id) DO NOTHING")
 	return b.String()
 }
 

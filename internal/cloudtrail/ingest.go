@@ -104,8 +104,18 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 	for range opt.Workers {
 		decoders.Go(func() {
 			rd := newReader()
+			// A batch goes on from file to file: files of a few dozen
+			// records would otherwise make batches of a few dozen rows.
+			b := free.Get().(*batch)
+			defer func() {
+				if len(b.rows) > 0 {
+					select {
+					case batches <- b:
+					case <-ctx.Done():
+					}
+				}
+			}()
 			for name := range work {
-				b := free.Get().(*batch)
 				var nerr error
 				n, err := rd.readFile(name, func(r *record) error {
 					b.rows, nerr = normalise(b.rows, r, name)
@@ -123,14 +133,6 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 					return nil
 				})
 				nRecords.Add(int64(n))
-				if len(b.rows) > 0 {
-					select {
-					case batches <- b:
-					case <-ctx.Done():
-					}
-				} else {
-					free.Put(b)
-				}
 				if err != nil {
 					if ctx.Err() != nil {
 						continue

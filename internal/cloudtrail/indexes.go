@@ -16,21 +16,9 @@ func deferIndexes(ctx context.Context, tx *sql.Tx) error {
 	if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM events)`).Scan(&empty); err != nil || !empty {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
+	names, texts, err := indexSQL(ctx, tx, `SELECT name, sql FROM sqlite_master
 		WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL`)
 	if err != nil {
-		return err
-	}
-	var names, texts []string
-	for rows.Next() {
-		var name, text string
-		if err := rows.Scan(&name, &text); err != nil {
-			rows.Close()
-			return err
-		}
-		names, texts = append(names, name), append(texts, text)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	for i, name := range names {
@@ -56,20 +44,8 @@ func buildDeferredIndexes(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
+	names, texts, err := indexSQL(ctx, tx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
 	if err != nil {
-		return err
-	}
-	var names, texts []string
-	for rows.Next() {
-		var name, text string
-		if err := rows.Scan(&name, &text); err != nil {
-			rows.Close()
-			return err
-		}
-		names, texts = append(names, name), append(texts, text)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	if len(names) == 0 {
@@ -84,4 +60,21 @@ func buildDeferredIndexes(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// indexSQL reads the (name, sql) pairs a query returns.
+func indexSQL(ctx context.Context, tx *sql.Tx, query string) (names, texts []string, err error) {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			return nil, nil, err
+		}
+		names, texts = append(names, name), append(texts, text)
+	}
+	return names, texts, rows.Err()
 }

@@ -112,7 +112,7 @@ banner "The same week as a PDF and as CSV files, in $evidence"
 "$dash" report --db "$watch" --week "$week" --store "$server/secretgate.db" --format csv --out "$evidence/csv" 2>/dev/null | wc -l | xargs printf '%s CSV files\n'
 
 banner "dashboard serve --check: every page of the web dashboard on this week's data, as a signed-in user sees it"
-"$dash" serve --db "$watch" --store "$server/secretgate.db" --check "$work/pages"
+"$dash" serve --db "$watch" --store "$server/secretgate.db" --week "$week" --check "$work/pages"
 
 # No planted secret may appear in anything secretgate printed or kept.
 if "$gk" scan --no-progress --format json . 2>&1 | grep -qE "$aws_id|$gh_tok|$db_pw" ||

@@ -32,11 +32,12 @@ var StyleVersion = func() string {
 
 // Shell is what every page around its content shows.
 type Shell struct {
-	Title  string
-	Nav    []NavLink
-	User   string // signed-in user; "" hides the sign-out button
-	Filter *Filter
-	Notice string // a warning above the content, such as a trail not logging reads
+	Title   string
+	Nav     []NavLink
+	User    string // signed-in user
+	SignOut bool   // the dashboard's own sign-in: show the sign-out button
+	Filter  *Filter
+	Notice  string // a warning above the content, such as a trail not logging reads
 }
 
 // NavLink is one entry of the top bar.

@@ -60,7 +60,8 @@ Usage:
   dashboard serve [--db FILE] [--store DSN] [--addr HOST:PORT] [--users FILE | --auth proxy --proxy-header H
                  --trusted-proxy CIDR] [--tls-cert FILE --tls-key FILE] [--check DIR]
                                          the web dashboard, behind a sign-in: --users is an htpasswd file of
-                                         bcrypt hashes; without it a one-time admin password is printed;
+                                         bcrypt hashes; without it a one-time admin password is printed
+                                         (on a terminal; else written to dashboard-admin-password beside --db);
                                          --check renders every page into DIR and exits
   dashboard passwd USER                  an htpasswd line for USER (password from the terminal or stdin)
   dashboard athena ddl --bucket NAME [--prefix P] [--accounts A,B] [--regions R,S]
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	case "inventory":
 		return inventoryCmd(ctx, args[1:], stdout, stderr)
 	case "serve":
-		return serve(ctx, args[1:], stdout, stderr, nil)
+		return serve(ctx, args[1:], stdout, stderr, tty, nil)
 	case "passwd":
 		return passwd(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":

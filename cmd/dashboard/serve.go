@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,7 +41,9 @@ const warmWeeks = 8
 
 // serve runs the web dashboard until ctx ends; ready, when set, gets the
 // address it listens on.
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) int {
+// A one-time password is printed when stderr is a terminal (tty); else it
+// goes to a file only its owner can read, so that no log holds it.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool, ready func(addr string)) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", defaultDB, "the database (`FILE`)")
@@ -53,7 +56,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	fs.Var(&trusted, "trusted-proxy", "with --auth proxy: the proxy's `CIDR` or address (repeatable); other clients are refused")
 	certFile := fs.String("tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	keyFile := fs.String("tls-key", "", "and this key `FILE` (PEM)")
-	check := fs.String("check", "", "render every page of the newest week into `DIR`, report status and time of each, and exit (a health check)")
+	check := fs.String("check", "", "render every page of a week into `DIR`, report status and time of each, and exit (a health check)")
+	week := fs.String("week", "", "with --check: the ISO week (`YYYY-Www`); default: the one the pages show first")
 	secure := fs.Bool("secure-cookies", false, "mark session cookies HTTPS-only although the dashboard serves HTTP (TLS ends at a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
@@ -65,11 +69,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if (*certFile == "") != (*keyFile == "") {
 		return fail(errors.New("--tls-cert and --tls-key go together"))
 	}
+	// Serving a database that is not there would make an empty one.
+	if _, err := os.Stat(*dbPath); err != nil {
+		return fail(fmt.Errorf("no database at %s: make it with dashboard ingest --db %s PATH", *dbPath, *dbPath))
+	}
 	db, err := cloudtrail.Open(ctx, *dbPath)
 	if err != nil {
 		return fail(err)
 	}
 	defer db.Close()
+	// Each connection holds its own page cache (64 MiB): a few are enough
+	// for the reports to run side by side.
+	db.SQL().SetMaxOpenConns(4)
 	var st *store.Store
 	if *storeDSN != "" {
 		if st, err = store.Open(ctx, *storeDSN); err != nil {
@@ -79,13 +90,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	data := dashboard.NewData(db.SQL(), st)
 	if *check != "" {
-		if err := dashboard.Check(ctx, data, *check, stdout); err != nil {
+		if err := dashboard.Check(ctx, data, *week, *check, stdout); err != nil {
 			return fail(err)
 		}
 		return exitOK
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := dashboard.Config{Data: data, Log: log, TLS: *certFile != ""}
+	cfg := dashboard.Config{Data: data, Log: log, TLS: *certFile != "" || *secure}
 	switch *auth {
 	case "password":
 		if *users != "" {
@@ -100,15 +111,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 				return fail(err)
 			}
 			cfg.Passwords = p
-			fmt.Fprintf(stderr, "dashboard: no --users file: sign in as admin with the password %s (good until the dashboard stops)\n", pw)
+			if tty {
+				fmt.Fprintf(stderr, "dashboard: no --users file: sign in as admin with the password %s (good until the dashboard stops)\n", pw)
+			} else {
+				file := filepath.Join(filepath.Dir(*dbPath), "dashboard-admin-password")
+				if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+					return fail(err)
+				}
+				fmt.Fprintf(stderr, "dashboard: no --users file: sign in as admin with the password in %s (good until the dashboard stops)\n", file)
+			}
 		}
-		cfg.Passwords.SecureCookies(*secure || cfg.TLS)
+		cfg.Passwords.SecureCookies(cfg.TLS)
 	case "proxy":
 		p, err := dashboard.ParseProxy(*proxyHeader, trusted)
 		if err != nil {
 			return fail(err)
 		}
 		cfg.Proxy = p
+		for _, pre := range p.Trusted {
+			if pre.Bits() == 0 {
+				log.Warn("--trusted-proxy " + pre.String() + " believes the user header from anyone: keep the dashboard unreachable except through the proxy")
+			}
+		}
 	default:
 		return fail(fmt.Errorf("--auth %q: want password or proxy", *auth))
 	}

@@ -43,7 +43,7 @@ func TestServe(t *testing.T) {
 	var out, errs syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- serve(ctx, []string{"--db", db, "--addr", "127.0.0.1:0"}, &out, &errs, func(a string) { addr <- a })
+		done <- serve(ctx, []string{"--db", db, "--addr", "127.0.0.1:0"}, &out, &errs, false, func(a string) { addr <- a })
 	}()
 	var base string
 	select {
@@ -52,10 +52,17 @@ func TestServe(t *testing.T) {
 	case code := <-done:
 		t.Fatalf("serve exited %d: %s", code, errs.String())
 	}
-	m := regexp.MustCompile(`sign in as admin with the password (\S+)`).FindStringSubmatch(errs.String())
-	if m == nil {
-		t.Fatalf("no one-time password in %q", errs.String())
+	// Not on a terminal: the password is in a file only its owner reads,
+	// and in no log.
+	file := filepath.Join(filepath.Dir(db), "dashboard-admin-password")
+	if !strings.Contains(errs.String(), "the password in "+file) {
+		t.Fatalf("stderr %q", errs.String())
 	}
+	pw, err := os.ReadFile(file)
+	if st, _ := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 || strings.Contains(errs.String(), strings.TrimSpace(string(pw))) {
+		t.Fatalf("password file: %v %v", err, st.Mode())
+	}
+	m := []string{"", strings.TrimSpace(string(pw))}
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 	resp, err := client.Get(base + "/?week=2026-W48")
@@ -111,6 +118,7 @@ func TestServeCheck(t *testing.T) {
 		{"serve", "--db", db, "--auth", "magic"},
 		{"serve", "--db", db, "--tls-cert", "c.pem"},
 		{"serve", "--db", db, "--users", filepath.Join(t.TempDir(), "none")},
+		{"serve", "--db", filepath.Join(t.TempDir(), "typo.db")},
 	} {
 		errs.Reset()
 		if code := run(context.Background(), args, &out, &errs, false); code != exitError || errs.Len() == 0 {

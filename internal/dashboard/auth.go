@@ -31,6 +31,7 @@ type Passwords struct {
 
 	mu       sync.Mutex
 	failures map[string][]time.Time // by client address
+	revoked  map[string]time.Time   // signed-out session cookies, until they expire
 }
 
 const (
@@ -124,7 +125,8 @@ func newPasswords() (*Passwords, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	return &Passwords{hashes: map[string][]byte{}, key: key, ttl: sessionTTL, failures: map[string][]time.Time{}}, nil
+	return &Passwords{hashes: map[string][]byte{}, key: key, ttl: sessionTTL,
+		failures: map[string][]time.Time{}, revoked: map[string]time.Time{}}, nil
 }
 
 // SecureCookies marks session cookies for HTTPS only; on when the
@@ -177,9 +179,14 @@ func (p *Passwords) succeeded(addr string, now time.Time) {
 	}
 }
 
-// sign is a session cookie value for user until exp.
+// sign is a session cookie value for user until exp: user, expiry and a
+// random session id, under an HMAC. The id lets a sign-out revoke this
+// session and no other.
 func (p *Passwords) sign(user string, exp time.Time) string {
-	body := base64.RawURLEncoding.EncodeToString([]byte(user)) + "." + strconv.FormatInt(exp.Unix(), 10)
+	id := make([]byte, 12)
+	rand.Read(id)
+	body := base64.RawURLEncoding.EncodeToString([]byte(user)) + "." + strconv.FormatInt(exp.Unix(), 10) + "." +
+		base64.RawURLEncoding.EncodeToString(id)
 	m := hmac.New(sha256.New, p.key)
 	m.Write([]byte(body))
 	return body + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -202,12 +209,19 @@ func (p *Passwords) verify(v string, now time.Time) (string, bool) {
 	if !hmac.Equal(got, m.Sum(nil)) {
 		return "", false
 	}
-	u, exp, ok := strings.Cut(body, ".")
-	if !ok {
+	parts := strings.Split(body, ".")
+	if len(parts) != 3 {
 		return "", false
 	}
+	u, exp := parts[0], parts[1]
 	sec, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || now.Unix() >= sec {
+		return "", false
+	}
+	p.mu.Lock()
+	_, gone := p.revoked[v]
+	p.mu.Unlock()
+	if gone {
 		return "", false
 	}
 	user, err := base64.RawURLEncoding.DecodeString(u)
@@ -234,6 +248,27 @@ func (p *Passwords) setSession(w http.ResponseWriter, user string, now time.Time
 		Name: sessionCookie, Value: p.sign(user, now.Add(p.ttl)), Path: "/",
 		MaxAge: int(p.ttl / time.Second), HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// revoke ends the session of r's cookie for good: a copy kept from
+// before the sign-out no longer works. Revoked cookies are forgotten once
+// they would have expired anyway.
+func (p *Passwords) revoke(r *http.Request, now time.Time) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return
+	}
+	if _, ok := p.verify(c.Value, now); !ok {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for v, until := range p.revoked {
+		if !now.Before(until) {
+			delete(p.revoked, v)
+		}
+	}
+	p.revoked[c.Value] = now.Add(p.ttl)
 }
 
 func (p *Passwords) clearSession(w http.ResponseWriter) {

@@ -16,12 +16,13 @@ import (
 	"github.com/secretgate/secretgate/internal/compliance"
 )
 
-// Check renders every page and download of the newest week through the
+// Check renders every page and download of a week (by default the one
+// the pages show first) through the
 // dashboard's own handler, as a signed-in user, into dir, and reports
 // each one's status, size and time on w: a health check for a fresh
 // deployment, and what make demo shows without a browser. It fails when
 // any page does.
-func Check(ctx context.Context, d *Data, dir string, w io.Writer) error {
+func Check(ctx context.Context, d *Data, week, dir string, w io.Writer) error {
 	p, _, err := OneTimePassword("check")
 	if err != nil {
 		return err
@@ -37,7 +38,9 @@ func Check(ctx context.Context, d *Data, dir string, w io.Writer) error {
 	if len(weeks) == 0 {
 		return fmt.Errorf("no events in the database: nothing to show")
 	}
-	week := weeks[0]
+	if week == "" {
+		week = defaultWeek(weeks, time.Now())
+	}
 	window, err := compliance.Week(week)
 	if err != nil {
 		return err

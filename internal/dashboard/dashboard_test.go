@@ -522,3 +522,67 @@ func TestStaticNoListing(t *testing.T) {
 		}
 	}
 }
+
+// A session signed out is over, even for a copy of its cookie kept from
+// before; other sessions of the same user carry on.
+func TestSignOutRevokes(t *testing.T) {
+	h, c := testServer(t)
+	_, other := testServer(t) // another server's key: refused anyway
+	sameOrigin := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	rec := post(h, "/login", url.Values{"user": {"dana"}, "password": {"correct horse battery"}}, sameOrigin, nil)
+	session := rec.Result().Cookies()[0]
+	if got := get(t, h, session, "/gate?week=2026-W48").Code; got != http.StatusOK {
+		t.Fatalf("signed in: %d", got)
+	}
+	post(h, "/logout", nil, sameOrigin, session)
+	if got := get(t, h, session, "/gate?week=2026-W48").Code; got != http.StatusSeeOther {
+		t.Errorf("the signed-out cookie still works: %d", got)
+	}
+	if got := get(t, h, c, "/gate?week=2026-W48").Code; got != http.StatusOK {
+		t.Errorf("dana's other session ended too: %d", got)
+	}
+	if got := get(t, h, other, "/gate?week=2026-W48").Code; got != http.StatusSeeOther {
+		t.Errorf("another server's cookie: %d", got)
+	}
+}
+
+func TestHeadAndProxyShell(t *testing.T) {
+	h, c := testServer(t)
+	req := httptest.NewRequest(http.MethodHead, "/gate?week=2026-W48", nil)
+	req.AddCookie(c)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK { // net/http's server drops a HEAD's body
+		t.Errorf("HEAD: %d", rec.Code)
+	}
+	if !strings.Contains(get(t, h, c, "/gate?week=2026-W48").Body.String(), `action="/logout"`) {
+		t.Error("no sign-out button with the built-in sign-in")
+	}
+	f := fixture(t)
+	p, _ := ParseProxy("X-User", []string{"192.0.2.1"})
+	ph, _ := New(Config{Data: NewData(f.db.SQL(), f.store), Proxy: p})
+	req = httptest.NewRequest(http.MethodGet, "/gate?week=2026-W48", nil)
+	req.RemoteAddr, req.Header["X-User"] = "192.0.2.1:1234", []string{"lee@example.com"}
+	rec = httptest.NewRecorder()
+	ph.ServeHTTP(rec, req)
+	if body := rec.Body.String(); !strings.Contains(body, "lee@example.com") || strings.Contains(body, `action="/logout"`) {
+		t.Errorf("behind a proxy: %d, sign-out shown or user missing", rec.Code)
+	}
+}
+
+func TestDefaultWeek(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) // Tuesday of W49
+	for _, tt := range []struct {
+		weeks []string
+		want  string
+	}{
+		{[]string{"2026-W49", "2026-W48", "2026-W47"}, "2026-W48"}, // the week running is not the default
+		{[]string{"2026-W49"}, "2026-W49"},                         // unless it is all there is
+		{[]string{"2026-W30", "2026-W29"}, "2026-W30"},             // an old trail: its newest week
+		{nil, "2026-W48"},
+	} {
+		if got := defaultWeek(tt.weeks, now); got != tt.want {
+			t.Errorf("defaultWeek(%v) = %s, want %s", tt.weeks, got, tt.want)
+		}
+	}
+}

@@ -23,7 +23,13 @@ type Data struct {
 	mu      sync.Mutex
 	cache   map[cacheKey]*result // the latest complete result, or the first being computed
 	pending map[cacheKey]*result // a newer result being computed while cache serves the old
+	used    map[[2]int64]int64   // when each window was last asked for, by a counter
+	tick    int64
 }
+
+// maxWindows bounds the windows whose results are kept: a signed-in user
+// may ask for any week, and each costs its reports' tables in memory.
+const maxWindows = 32
 
 type cacheKey struct {
 	report string
@@ -42,7 +48,7 @@ type result struct {
 
 // NewData answers from db; st may be nil.
 func NewData(db *sql.DB, st *store.Store) *Data {
-	return &Data{db: db, store: st, cache: map[cacheKey]*result{}, pending: map[cacheKey]*result{}}
+	return &Data{db: db, store: st, cache: map[cacheKey]*result{}, pending: map[cacheKey]*result{}, used: map[[2]int64]int64{}}
 }
 
 // stamp changes whenever events are ingested or an inventory imported:
@@ -84,6 +90,7 @@ func (d *Data) Table(ctx context.Context, r *compliance.Report, w compliance.Win
 	}
 	k := cacheKey{r.Name, w.From.UnixMilli(), w.To.UnixMilli()}
 	d.mu.Lock()
+	d.touch(k)
 	res := d.cache[k]
 	switch {
 	case res != nil && res.stamp == stamp:
@@ -126,6 +133,29 @@ func (d *Data) compute(ctx context.Context, k cacheKey, res *result, r *complian
 		}
 	} else if res.err != nil && d.cache[k] == res {
 		delete(d.cache, k)
+	}
+}
+
+// touch notes that k's window is in use and, past maxWindows, forgets the
+// results of the window used least lately. d.mu is held.
+func (d *Data) touch(k cacheKey) {
+	d.tick++
+	d.used[[2]int64{k.from, k.to}] = d.tick
+	if len(d.used) <= maxWindows {
+		return
+	}
+	var oldest [2]int64
+	least := d.tick
+	for w, t := range d.used {
+		if t < least {
+			oldest, least = w, t
+		}
+	}
+	delete(d.used, oldest)
+	for ck, res := range d.cache {
+		if ck.from == oldest[0] && ck.to == oldest[1] && res.done() {
+			delete(d.cache, ck)
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ func (s *server) page(fn pageFunc) http.HandlerFunc {
 		if s.Data.Refreshing() {
 			p.notice = strings.TrimSpace("New events or an inventory arrived: these figures are from before them, and new ones are being computed; reload in a few seconds. " + p.notice)
 		}
-		shell := web.Shell{Title: p.title, User: userOf(ctx), Filter: v.filter(s), Notice: p.notice}
+		shell := web.Shell{Title: p.title, User: userOf(ctx), SignOut: s.Passwords != nil, Filter: v.filter(s), Notice: p.notice}
 		for _, n := range navEntries {
 			shell.Nav = append(shell.Nav, web.NavLink{Label: n.label, Href: v.link(n.path), Current: n.path == p.nav})
 		}
@@ -67,8 +67,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the browser went away
 	}
+	// The reason goes to the log; the page says only that it failed.
 	s.Log.Error("page", "path", r.URL.Path, "err", err)
-	http.Error(w, "Internal Server Error: "+err.Error(), http.StatusInternalServerError)
+	http.Error(w, "Internal Server Error: the dashboard's log says what failed", http.StatusInternalServerError)
 }
 
 // headlineLinks say where each headline figure's card leads, and whether
@@ -440,8 +441,8 @@ func (s *server) gate(ctx context.Context, v *view) (*page, error) {
 
 func (s *server) secret(ctx context.Context, v *view) (*page, error) {
 	id := v.values.Get("id")
-	if id == "" {
-		return nil, badRequest("which secret? give ?id=ARN")
+	if id == "" || len(id) > maxSecretID {
+		return nil, badRequest("which secret? give ?id=ARN (at most %d characters)", maxSecretID)
 	}
 	p := &page{title: "Secret " + id, nav: ""}
 	if sec, ok := v.inv[id]; ok {
@@ -494,6 +495,10 @@ func (s *server) secret(ctx context.Context, v *view) (*page, error) {
 	p.content.Tables = append(p.content.Tables, evs)
 	return p, nil
 }
+
+// maxSecretID bounds a secret's id in a URL: an ARN is at most a few
+// hundred characters, and every link of the page repeats it.
+const maxSecretID = 2048
 
 func indexOf(cols []string, name string) int {
 	for i, c := range cols {

@@ -23,7 +23,7 @@ type Config struct {
 	Data      *Data
 	Passwords *Passwords // built-in sign-in
 	Proxy     *Proxy     // or an identity-aware proxy in front
-	TLS       bool       // served over HTTPS: adds Strict-Transport-Security
+	TLS       bool       // served over HTTPS, here or by a proxy in front: adds Strict-Transport-Security
 	Log       *slog.Logger
 	Now       func() time.Time // for tests; time.Now by default
 }
@@ -49,7 +49,7 @@ func New(cfg Config) (http.Handler, error) {
 	s := &server{cfg}
 
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.headers)
+	r.Use(middleware.Recoverer, s.headers, middleware.GetHead)
 	// Cross-origin POSTs (a form on another site aimed at /logout, say)
 	// are refused from the browser's Sec-Fetch-Site and Origin headers;
 	// the session cookie is SameSite=Strict besides.

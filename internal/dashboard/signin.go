@@ -73,6 +73,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	if s.Passwords != nil {
+		s.Passwords.revoke(r, s.Now())
 		s.Passwords.clearSession(w)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -55,11 +56,7 @@ func (s *server) newView(ctx context.Context, r *http.Request) (*view, error) {
 	}
 	v.week = q.Get("week")
 	if v.week == "" {
-		if len(v.weeks) > 0 {
-			v.week = v.weeks[0] // the newest week with events
-		} else {
-			v.week = weekName(compliance.LastWeek(s.Now()).From)
-		}
+		v.week = defaultWeek(v.weeks, s.Now())
 	}
 	if v.window, err = compliance.Week(v.week); err != nil {
 		return nil, badRequest("%v", err)
@@ -76,6 +73,17 @@ func (s *server) newView(ctx context.Context, r *http.Request) (*view, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// defaultWeek is the week a page shows unless asked: the last complete
+// week when it has events (a week still running compares a few days with
+// a whole one), else the newest week with events, else last week.
+func defaultWeek(weeks []string, now time.Time) string {
+	last := weekName(compliance.LastWeek(now).From)
+	if len(weeks) == 0 || slices.Contains(weeks, last) {
+		return last
+	}
+	return weeks[0]
 }
 
 // link is path with the view's week and filters, and kv set on top

@@ -33,7 +33,7 @@ func TestFirstIngestBuildsTheIndexesAtItsEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := eventIndexes(t, db)
-	if len(want) != 2 {
+	if len(want) != 3 { // time, (secret, time), notable
 		t.Fatalf("indexes of a new database: %v", want)
 	}
 	st, err := db.Ingest(ctx, []string{"testdata"}, Options{})

@@ -22,7 +22,7 @@ WITH ev AS (
   SELECT key_id, event_name, max(event_time) AS at, principal
   FROM events
   WHERE event_name IN ('DisableKeyRotation', 'ScheduleKeyDeletion') AND error_code = '' AND key_id <> ''
-    AND event_time >= :from AND event_time < :to
+    AND ` + notableSQL + ` AND event_time >= :from AND event_time < :to
   GROUP BY key_id, event_name),
 k AS (
   SELECT k.*, d.at AS disabled_at, d.principal AS disabled_by, s.at AS scheduled_at, s.principal AS scheduled_by

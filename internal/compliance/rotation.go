@@ -13,7 +13,8 @@ var RotationStatus = &Report{
 WITH r AS MATERIALIZED (
   SELECT secret_id, event_name, event_time, error_message
   FROM events
-  WHERE event_time < :to AND event_name IN ('RotationSucceeded', 'RotationFailed') AND secret_id <> ''),
+  WHERE event_time < :to AND event_name IN ('RotationSucceeded', 'RotationFailed') AND secret_id <> ''
+    AND ` + notableSQL + `),
 ev AS (
   SELECT secret_id,
          max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END) AS ok_at,

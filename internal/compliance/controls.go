@@ -11,17 +11,26 @@ var Controls = &Report{
 	Meaning: "Each secret of the inventory against AWS Foundational Security Best Practices: .1 automatic rotation on; .2 its last rotation did not fail; .3 read within 90 days; .4 rotated within 90 days. Secrets scheduled for deletion are left out.",
 	Columns: []string{"control", "secret", "status", "evidence"},
 	SQLite: `
-WITH ev AS (
+WITH n AS MATERIALIZED (
+  -- Rotations through the notable events' index (first, apart: grouping
+  -- by secret would tempt SQLite into the (secret, time) index over all
+  -- events); each secret's last read through that index, newest first.
+  SELECT secret_id, event_name, event_time
+  FROM events
+  WHERE event_time < :to AND event_name IN ('RotationSucceeded', 'RotationFailed') AND ` + notableSQL + `),
+rot AS (
   SELECT secret_id,
          max(CASE WHEN event_name = 'RotationSucceeded' THEN event_time END) AS ok_at,
-         max(CASE WHEN event_name = 'RotationFailed' THEN event_time END) AS fail_at,
-         max(CASE WHEN is_read = 1 AND error_code = '' THEN event_time END) AS read_at
-  FROM events WHERE secret_id <> '' AND event_time < :to GROUP BY secret_id),
+         max(CASE WHEN event_name = 'RotationFailed' THEN event_time END) AS fail_at
+  FROM n WHERE secret_id <> '' GROUP BY secret_id),
 s AS (
-  SELECT i.secret_id, i.rotation_enabled, ev.ok_at, ev.fail_at,
-         nullif(max(coalesce(i.last_rotated, 0), coalesce(ev.ok_at, 0)), 0) AS rotated,
-         nullif(max(coalesce(i.last_accessed, 0), coalesce(ev.read_at, 0)), 0) AS accessed
-  FROM secrets i LEFT JOIN ev ON ev.secret_id = i.secret_id
+  SELECT i.secret_id, i.rotation_enabled, rot.ok_at, rot.fail_at,
+         nullif(max(coalesce(i.last_rotated, 0), coalesce(rot.ok_at, 0)), 0) AS rotated,
+         nullif(max(coalesce(i.last_accessed, 0), coalesce(
+           (SELECT e.event_time FROM events e
+            WHERE e.secret_id = i.secret_id AND e.secret_id <> '' AND e.event_time < :to AND e.is_read = 1 AND e.error_code = ''
+            ORDER BY e.event_time DESC LIMIT 1), 0)), 0) AS accessed
+  FROM secrets i LEFT JOIN rot ON rot.secret_id = i.secret_id
   WHERE i.deleted = 0)
 SELECT 'SecretsManager.1', secret_id, CASE WHEN rotation_enabled = 1 THEN 'PASS' ELSE 'FAIL' END,
        CASE WHEN rotation_enabled = 1 THEN 'automatic rotation on' ELSE 'automatic rotation off' END

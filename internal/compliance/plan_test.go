@@ -31,7 +31,7 @@ func TestNotableReportsUseTheIndex(t *testing.T) {
 	if _, err := db.SQL().Exec(inventory.KeySchema); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*Report{Rotations, Denied, BreakGlass, UnsafeChanges, Deletions, DeletedReads, RotationStatus, KeyControls} {
+	for _, r := range []*Report{Headline, Rotations, Denied, BreakGlass, UnsafeChanges, Deletions, DeletedReads, RotationStatus, KeyControls, Controls} {
 		rows, err := db.SQL().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+r.SQLite,
 			sql.Named("from", 0), sql.Named("to", 1), sql.Named("prev_from", 0))
 		if err != nil {

@@ -57,27 +57,32 @@ var Headline = &Report{
 	Title:   "Headline figures",
 	Meaning: "The week at a glance, against the week before.",
 	Columns: []string{"figure", "this_window", "previous_window"},
-	// One pass over both windows, then one row per figure.
+	// The reads in one pass over both windows, the rest through the
+	// notable events' index, then one row per figure.
 	SQLite: `
 WITH k(n, figure) AS (VALUES (1, 'secret reads'), (2, 'secrets read'), (3, 'readers'),
                              (4, 'denied attempts'), (5, 'break-glass sessions'), (6, 'rotation failures')),
 f AS (
   SELECT
-    sum(event_time >= :from AND ` + readOK + `) AS reads, sum(event_time < :from AND ` + readOK + `) AS reads_p,
-    count(DISTINCT CASE WHEN event_time >= :from AND ` + readOK + ` THEN secret_id END) AS secrets,
-    count(DISTINCT CASE WHEN event_time < :from AND ` + readOK + ` THEN secret_id END) AS secrets_p,
-    count(DISTINCT CASE WHEN event_time >= :from AND ` + readOK + ` THEN principal END) AS readers,
-    count(DISTINCT CASE WHEN event_time < :from AND ` + readOK + ` THEN principal END) AS readers_p,
+    sum(event_time >= :from) AS reads, sum(event_time < :from) AS reads_p,
+    count(DISTINCT CASE WHEN event_time >= :from THEN secret_id END) AS secrets,
+    count(DISTINCT CASE WHEN event_time < :from THEN secret_id END) AS secrets_p,
+    count(DISTINCT CASE WHEN event_time >= :from THEN principal END) AS readers,
+    count(DISTINCT CASE WHEN event_time < :from THEN principal END) AS readers_p
+  FROM events
+  WHERE event_time >= :prev_from AND event_time < :to AND ` + readOK + `),
+v AS (
+  SELECT
     sum(event_time >= :from AND ` + deniedSQL + `) AS denied, sum(event_time < :from AND ` + deniedSQL + `) AS denied_p,
     count(DISTINCT CASE WHEN event_time >= :from AND ` + breakGlassSQL + ` THEN principal || '/' || session_name END) AS bg,
     count(DISTINCT CASE WHEN event_time < :from AND ` + breakGlassSQL + ` THEN principal || '/' || session_name END) AS bg_p,
     sum(event_time >= :from AND event_name = 'RotationFailed') AS failed, sum(event_time < :from AND event_name = 'RotationFailed') AS failed_p
   FROM events
-  WHERE event_time >= :prev_from AND event_time < :to)
+  WHERE event_time >= :prev_from AND event_time < :to AND ` + notableSQL + `)
 SELECT k.figure,
        coalesce(CASE k.n WHEN 1 THEN reads WHEN 2 THEN secrets WHEN 3 THEN readers WHEN 4 THEN denied WHEN 5 THEN bg ELSE failed END, 0),
        coalesce(CASE k.n WHEN 1 THEN reads_p WHEN 2 THEN secrets_p WHEN 3 THEN readers_p WHEN 4 THEN denied_p WHEN 5 THEN bg_p ELSE failed_p END, 0)
-FROM k CROSS JOIN f
+FROM k CROSS JOIN f CROSS JOIN v
 ORDER BY k.n`,
 	Athena: `
 WITH k (n, figure) AS (VALUES (1, 'secret reads'), (2, 'secrets read'), (3, 'readers'),

@@ -119,10 +119,10 @@ var Daily = &Report{
 	Chart:   "bar",
 	Missing: []string{"0", "0"},
 	SQLite: `
-SELECT ` + sprintf(day, "event_time") + `, sum(` + readOK + `), sum(` + deniedSQL + `)
+SELECT ` + sprintf(day, "min(event_time)") + `, sum(` + readOK + `), sum(` + deniedSQL + `)
 FROM events
 WHERE event_time >= :from AND event_time < :to
-GROUP BY 1
+GROUP BY event_time / 86400000 -- whole UTC days: the date is formatted once a day, not once a row
 ORDER BY 1`,
 	Athena: `
 SELECT ` + sprintf(dayAth, "event_time") + `,
@@ -374,11 +374,11 @@ var Coverage = &Report{
 	Columns: []string{"day", "files", "events", "secret_reads", "status"},
 	Missing: []string{"0", "0", "0", "NO LOG FILES"},
 	SQLite: `
-SELECT ` + sprintf(day, "event_time") + `, count(DISTINCT file), count(*), sum(` + readOK + `),
+SELECT ` + sprintf(day, "min(event_time)") + `, count(DISTINCT file), count(*), sum(` + readOK + `),
        CASE WHEN sum(is_read = 1) = 0 THEN 'no read events logged' ELSE 'ok' END
 FROM events
 WHERE event_time >= :from AND event_time < :to
-GROUP BY 1
+GROUP BY event_time / 86400000
 ORDER BY 1`,
 	Athena: `
 SELECT ` + sprintf(dayAth, "event_time") + `, count(DISTINCT file), count(*), sum(CASE WHEN ` + readOK + ` THEN 1 ELSE 0 END),

@@ -92,6 +92,9 @@ func withLogin(value, username, password string) (string, error) {
 // app_clone and app_clone becomes app.
 func CloneName(user string) (string, error) {
 	if base, ok := strings.CutSuffix(user, cloneSuffix); ok {
+		if base == "" {
+			return "", fmt.Errorf("user %q is the suffix %q alone: its pair has no name without it", user, cloneSuffix)
+		}
 		return base, nil
 	}
 	clone := user + cloneSuffix

@@ -181,6 +181,7 @@ func TestCloneName(t *testing.T) {
 	for _, tc := range []struct{ user, want, err string }{
 		{"app", "app_clone", ""},
 		{"app_clone", "app", ""},
+		{"_clone", "", "no name without it"},
 		{long, long + "_clone", ""},
 		{long + "u", "", "would pass PostgreSQL's 63-byte limit"},
 		{strings.Repeat("é", 29), "", "would pass"}, // 58 bytes

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -149,5 +151,22 @@ func TestProviderErrorsNameNoKey(t *testing.T) {
 	}
 	if err := h.Revoke(context.Background(), "k_1"); err == nil || !strings.Contains(err.Error(), "no admin credential") {
 		t.Fatalf("got %v, want no admin credential", err)
+	}
+}
+
+// TestEmptyKeyNotTestedAsAdmin: an empty key must not fall back to the
+// admin credential, which a provider may well accept on /keys/self.
+func TestEmptyKeyNotTestedAsAdmin(t *testing.T) {
+	var sent []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent = append(sent, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	h := &apikey.HTTP{URL: srv.URL, Admin: func(context.Context) (string, error) { return "admin-planted", nil }}
+	if err := h.Test(context.Background(), ""); err == nil {
+		t.Fatal("Test of an empty key passed")
+	}
+	if len(sent) != 0 {
+		t.Fatalf("Test of an empty key sent %q", sent)
 	}
 }

@@ -60,6 +60,9 @@ func (h *HTTP) Create(ctx context.Context, idempotencyKey string) (Key, error) {
 
 // Test calls GET /keys/self with the key.
 func (h *HTTP) Test(ctx context.Context, secret string) error {
+	if secret == "" { // do would send the admin credential instead
+		return fmt.Errorf("GET /keys/self: no key to test: %w", ErrRejected)
+	}
 	resp, err := h.do(ctx, http.MethodGet, "/keys/self", secret, nil, nil)
 	if err != nil {
 		return err

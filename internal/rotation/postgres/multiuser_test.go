@@ -181,3 +181,38 @@ func TestSetRefusesInconsistentSecrets(t *testing.T) {
 		})
 	}
 }
+
+// A clone made beforehand without the original's privileges (by hand, or
+// by a tool that copied grants) is given them: otherwise testSecret would
+// fail for ever, each retried setSecret finding its login already working.
+func TestExistingCloneGetsMembership(t *testing.T) {
+	e := newPG(t, 0, true)
+	ctx := context.Background()
+	s := e.strategy(true)
+	if _, err := e.admin.Exec(ctx, `CREATE ROLE `+ident(e.user+"_clone")+` LOGIN`); err != nil {
+		t.Fatal(err)
+	}
+	token, err := e.sm.StartRotation(e.arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{rotation.CreateSecret, rotation.SetSecret, rotation.TestSecret, rotation.FinishSecret} {
+		if err := e.invoke(e.rotator(s))(step, token); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	if err := e.login(ctx, s, e.sm.Value(e.arn, rotation.Current)); err != nil {
+		t.Fatalf("the clone cannot do the application's work: %v", err)
+	}
+	// And a setSecret retried after the password was set repairs it too.
+	if _, err := e.admin.Exec(ctx, `REVOKE `+ident(e.user)+` FROM `+ident(e.user+"_clone")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, rotation.Versions{Current: rotation.Version{Value: e.sm.Value(e.arn, rotation.Previous)},
+		Pending: rotation.Version{Value: e.sm.Value(e.arn, rotation.Current)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.login(ctx, s, e.sm.Value(e.arn, rotation.Current)); err != nil {
+		t.Fatalf("after a retried setSecret: %v", err)
+	}
+}

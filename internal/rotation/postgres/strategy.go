@@ -76,8 +76,16 @@ func (s *Strategy) Set(ctx context.Context, v rotation.Versions) error {
 		return err
 	}
 	if conn, err := s.connect(ctx, pending); err == nil {
+		// A previous run set it, unless the clone existed before without
+		// the original user's privileges: then it is repaired below.
+		holds, err := holdsBase(ctx, conn, pending.Username, s.MultiUser)
 		conn.Close(ctx)
-		return nil // a previous run set it
+		if err != nil {
+			return err
+		}
+		if holds {
+			return nil
+		}
 	}
 	current, err := parseLogin(v.Current.Value, "the current value")
 	if err != nil {
@@ -121,23 +129,48 @@ func (s *Strategy) Set(ctx context.Context, v rotation.Versions) error {
 		return fmt.Errorf("look up role %q: %w", pending.Username, err)
 	}
 	user := ident(pending.Username)
-	if exists {
-		_, err = conn.Exec(ctx, `ALTER ROLE `+user+` WITH LOGIN PASSWORD `+literal(verifier))
-		return wrapSQL(err, "set the password of "+user)
+	// The clone holds the original user's privileges through membership:
+	// granted when it is made, and when it was made elsewhere without it.
+	base, isClone := strings.CutSuffix(pending.Username, cloneSuffix)
+	member := !isClone
+	if exists && isClone {
+		if err := conn.QueryRow(ctx, `SELECT pg_has_role($1, $2, 'MEMBER')`, pending.Username, base).Scan(&member); err != nil {
+			return fmt.Errorf("check the membership of %s: %w", user, err)
+		}
 	}
-	// The clone holds the original user's privileges through membership.
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `CREATE ROLE `+user+` WITH LOGIN PASSWORD `+literal(verifier)); err != nil {
+	if exists {
+		if _, err := tx.Exec(ctx, `ALTER ROLE `+user+` WITH LOGIN PASSWORD `+literal(verifier)); err != nil {
+			return wrapSQL(err, "set the password of "+user)
+		}
+	} else if _, err := tx.Exec(ctx, `CREATE ROLE `+user+` WITH LOGIN PASSWORD `+literal(verifier)); err != nil {
 		return wrapSQL(err, "create role "+user)
 	}
-	if _, err := tx.Exec(ctx, `GRANT `+ident(current.Username)+` TO `+user); err != nil {
-		return wrapSQL(err, "grant "+ident(current.Username)+" to "+user)
+	if !member {
+		if _, err := tx.Exec(ctx, `GRANT `+ident(base)+` TO `+user); err != nil {
+			return wrapSQL(err, "grant "+ident(base)+" to "+user)
+		}
 	}
-	return wrapSQL(tx.Commit(ctx), "create role "+user)
+	return wrapSQL(tx.Commit(ctx), "set role "+user)
+}
+
+// holdsBase says whether the login on conn, user, holds what it must:
+// in multi-user rotation a clone (<user>_clone) holds its original's
+// privileges; the original, and a single user, hold their own.
+func holdsBase(ctx context.Context, conn *pgx.Conn, user string, multiUser bool) (bool, error) {
+	base, isClone := strings.CutSuffix(user, cloneSuffix)
+	if !multiUser || !isClone {
+		return true, nil
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_has_role($1, 'USAGE')`, base).Scan(&ok); err != nil {
+		return false, fmt.Errorf("check the pending user's privileges: %w", err)
+	}
+	return ok, nil
 }
 
 // setOwn changes the single user's password, logged in as itself with the
@@ -173,12 +206,12 @@ func (s *Strategy) Test(ctx context.Context, v rotation.Versions) error {
 		return fmt.Errorf("log in with the pending value: %w", err)
 	}
 	defer conn.Close(ctx)
-	base, _ := strings.CutSuffix(pending.Username, cloneSuffix)
-	var usable bool
-	if err := conn.QueryRow(ctx, `SELECT pg_has_role($1, 'USAGE')`, base).Scan(&usable); err != nil {
-		return fmt.Errorf("check the pending user's privileges: %w", err)
+	usable, err := holdsBase(ctx, conn, pending.Username, true)
+	if err != nil {
+		return err
 	}
 	if !usable {
+		base, _ := strings.CutSuffix(pending.Username, cloneSuffix)
 		return fmt.Errorf("the pending user %q does not hold the privileges of %q", pending.Username, base)
 	}
 	return nil

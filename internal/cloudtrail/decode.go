@@ -1,10 +1,13 @@
 package cloudtrail
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -268,13 +271,15 @@ func (d *decoder) decode(name string, in io.Reader, fn func(*record) error) (int
 				return fail(err)
 			}
 			at = d.offset()
-			raw, err := d.value()
-			if err != nil {
-				return fail(err)
-			}
-			if err := d.record(raw); err != nil {
-				at += int64(d.p.errAt)
-				return fail(err)
+			if !d.recordInPlace() {
+				raw, err := d.value()
+				if err != nil {
+					return fail(err)
+				}
+				if err := d.record(raw); err != nil {
+					at += int64(d.p.errAt)
+					return fail(err)
+				}
 			}
 			at = -1
 			if err := fn(&d.rec); err != nil {
@@ -294,12 +299,38 @@ func (d *decoder) decode(name string, in io.Reader, fn func(*record) error) (int
 	return n, nil
 }
 
-// record parses one record into d.rec.
+// recordInPlace parses the record at pos straight from the buffer and
+// moves pos past it, which spares finding its end first. It returns false,
+// leaving pos where it was, when the buffer does not hold the whole record
+// (or the record is not an object or is bad): value and record then take
+// it, reading more input and placing any error as they always have. A
+// record cut short by the buffer's end cannot parse as a whole one: an
+// object is only complete at its closing brace.
+func (d *decoder) recordInPlace() bool {
+	if d.buf[d.pos] != '{' {
+		return false
+	}
+	if d.parse(d.buf[d.pos:d.end]) != nil {
+		return false
+	}
+	d.pos += d.p.i
+	return true
+}
+
+// record parses one record, the whole of raw, into d.rec.
 func (d *decoder) record(raw []byte) error {
+	d.parse(raw)
+	d.p.end()
+	return d.p.err
+}
+
+// parse reads one record from the start of b into d.rec, leaving p.i
+// just after it.
+func (d *decoder) parse(b []byte) error {
 	d.rec = record{}
 	d.res = d.res[:0]
 	p := &d.p
-	p.reset(raw)
+	p.reset(b)
 	r := &d.rec
 	if !p.objectStart() {
 		p.skip()
@@ -311,23 +342,23 @@ func (d *decoder) record(raw []byte) error {
 			case "eventtime":
 				p.str(&r.EventTime)
 			case "eventsource":
-				p.str(&r.EventSource)
+				p.common(&r.EventSource)
 			case "eventname":
-				p.str(&r.EventName)
+				p.common(&r.EventName)
 			case "eventtype":
-				p.str(&r.EventType)
+				p.common(&r.EventType)
 			case "awsregion":
-				p.str(&r.AWSRegion)
+				p.common(&r.AWSRegion)
 			case "sourceipaddress":
 				p.str(&r.SourceIPAddress)
 			case "useragent":
-				p.str(&r.UserAgent)
+				p.common(&r.UserAgent)
 			case "errorcode":
-				p.str(&r.ErrorCode)
+				p.common(&r.ErrorCode)
 			case "errormessage":
 				p.str(&r.ErrorMessage)
 			case "recipientaccountid":
-				p.str(&r.RecipientAccountID)
+				p.common(&r.RecipientAccountID)
 			case "useridentity":
 				if p.objectStart() {
 					d.userIdentity(&r.UserIdentity)
@@ -353,7 +384,7 @@ func (d *decoder) record(raw []byte) error {
 					for key := range p.keys() {
 						switch string(key) {
 						case "secretid":
-							p.str(&r.AdditionalEventData.SecretID)
+							p.common(&r.AdditionalEventData.SecretID)
 						case "mfaused":
 							p.str(&r.AdditionalEventData.MFAUsed)
 						default:
@@ -365,7 +396,7 @@ func (d *decoder) record(raw []byte) error {
 				if object(p, &r.ServiceEventDetails, &d.sd) {
 					for key := range p.keys() {
 						if string(key) == "secretid" {
-							p.str(&r.ServiceEventDetails.SecretID)
+							p.common(&r.ServiceEventDetails.SecretID)
 						} else {
 							p.skip()
 						}
@@ -378,7 +409,6 @@ func (d *decoder) record(raw []byte) error {
 			}
 		}
 	}
-	p.end()
 	return p.err
 }
 
@@ -387,17 +417,17 @@ func (d *decoder) userIdentity(u *userIdentity) {
 	for key := range p.keys() {
 		switch string(key) {
 		case "type":
-			p.str(&u.Type)
+			p.common(&u.Type)
 		case "principalid":
 			p.str(&u.PrincipalID)
 		case "arn":
 			p.str(&u.ARN)
 		case "accountid":
-			p.str(&u.AccountID)
+			p.common(&u.AccountID)
 		case "username":
 			p.str(&u.UserName)
 		case "invokedby":
-			p.str(&u.InvokedBy)
+			p.common(&u.InvokedBy)
 		case "sessioncontext":
 			if !object(p, &u.SessionContext, &d.sc) {
 				continue
@@ -412,7 +442,7 @@ func (d *decoder) userIdentity(u *userIdentity) {
 					}
 					for key := range p.keys() {
 						if string(key) == "mfaauthenticated" {
-							p.str(&c.Attributes.MFAAuthenticated)
+							p.common(&c.Attributes.MFAAuthenticated)
 						} else {
 							p.skip()
 						}
@@ -425,11 +455,11 @@ func (d *decoder) userIdentity(u *userIdentity) {
 					for key := range p.keys() {
 						switch string(key) {
 						case "type":
-							p.str(&c.SessionIssuer.Type)
+							p.common(&c.SessionIssuer.Type)
 						case "arn":
-							p.str(&c.SessionIssuer.ARN)
+							p.common(&c.SessionIssuer.ARN)
 						case "username":
-							p.str(&c.SessionIssuer.UserName)
+							p.common(&c.SessionIssuer.UserName)
 						default:
 							p.skip()
 						}
@@ -449,7 +479,7 @@ func (d *decoder) requestParams(rp *requestParams) {
 	for key := range p.keys() {
 		switch string(key) {
 		case "secretid":
-			p.str(&rp.SecretID)
+			p.common(&rp.SecretID)
 		case "secretidlist":
 			p.strings(&rp.SecretIDList)
 		case "name":
@@ -467,9 +497,9 @@ func (d *decoder) requestParams(rp *requestParams) {
 				rp.WithDecryption = false
 			}
 		case "keyid":
-			p.str(&rp.KeyID)
+			p.common(&rp.KeyID)
 		case "kmskeyid":
-			p.str(&rp.KMSKeyID)
+			p.common(&rp.KMSKeyID)
 		case "serialnumber":
 			p.str(&rp.SerialNumber)
 		case "rolearn":
@@ -482,7 +512,7 @@ func (d *decoder) requestParams(rp *requestParams) {
 			for key := range p.keys() {
 				switch string(key) {
 				case "secretarn":
-					p.str(&c.SecretARN)
+					p.common(&c.SecretARN)
 				case "secretversionid":
 					p.str(&c.SecretVersionID)
 				case "parameter_arn":
@@ -520,9 +550,9 @@ func (d *decoder) resources(r *record) {
 		for key := range p.keys() {
 			switch string(key) {
 			case "arn":
-				p.str(&res.ARN)
+				p.common(&res.ARN)
 			case "type":
-				p.str(&res.Type)
+				p.common(&res.Type)
 			default:
 				p.skip()
 			}
@@ -539,6 +569,7 @@ type parser struct {
 	err   error
 	errAt int // where err was found
 	key   [32]byte
+	seen  map[string]string // see common
 }
 
 func (p *parser) reset(b []byte) { p.b, p.i, p.err = b, 0, nil }
@@ -642,7 +673,7 @@ func (p *parser) keys() func(yield func([]byte) bool) {
 				p.ws()
 			}
 			first = false
-			raw, ok := p.stringBytes()
+			raw, plain, ok := p.stringBytes()
 			if !ok {
 				p.fail("invalid character %q looking for an object key", p.at())
 				return
@@ -653,7 +684,7 @@ func (p *parser) keys() func(yield func([]byte) bool) {
 			}
 			p.i++
 			p.ws()
-			if !yield(p.fold(raw)) {
+			if !yield(p.fold(raw, plain)) {
 				return
 			}
 		}
@@ -699,17 +730,14 @@ func (p *parser) at() byte {
 
 // fold gives the key to match field names against; a key that cannot
 // match any (too long, other non-ASCII letters) comes back as "".
-func (p *parser) fold(raw []byte) []byte {
+func (p *parser) fold(raw []byte, plain bool) []byte {
 	k := raw[1 : len(raw)-1]
-	for _, c := range k {
-		if c == '\\' {
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				return nil
-			}
-			k = []byte(s)
-			break
+	if !plain && bytes.IndexByte(k, '\\') >= 0 {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil
 		}
+		k = []byte(s)
 	}
 	n := 0
 	for j := 0; j < len(k); {
@@ -739,45 +767,80 @@ func (p *parser) fold(raw []byte) []byte {
 	return p.key[:n]
 }
 
-// stringBytes reads a string (quotes included), checking its syntax.
-func (p *parser) stringBytes() ([]byte, bool) {
+// stringBytes reads a string (quotes included), checking its syntax. plain
+// says it holds printable ASCII and no escape, so that the bytes between
+// its quotes are its value.
+func (p *parser) stringBytes() (raw []byte, plain, ok bool) {
 	if p.at() != '"' {
-		return nil, false
+		return nil, false, false
 	}
 	start := p.i
-	for j := p.i + 1; j < len(p.b); j++ {
-		c := p.b[j]
-		switch {
-		case c == '"':
-			p.i = j + 1
-			return p.b[start:p.i], true
-		case c == '\\':
-			j++
-			if j >= len(p.b) {
+	plain = true
+	b := p.b
+	for j := p.i + 1; j < len(b); {
+		// eight bytes at a time, to the first that needs a look
+		for ; j+8 <= len(b); j += 8 {
+			if m := stringStops(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) / 8
 				break
 			}
-			switch p.b[j] {
+		}
+		if j >= len(b) {
+			break
+		}
+		switch c := b[j]; {
+		case c == '"':
+			p.i = j + 1
+			return b[start:p.i], plain, true
+		case c == '\\':
+			plain = false
+			j++
+			if j >= len(b) {
+				break
+			}
+			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if j+4 >= len(p.b) || !isHex(p.b[j+1]) || !isHex(p.b[j+2]) || !isHex(p.b[j+3]) || !isHex(p.b[j+4]) {
+				if j+4 >= len(b) || !isHex(b[j+1]) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) {
 					p.i = j
 					p.fail("invalid \\u escape in string")
-					return nil, false
+					return nil, false, false
 				}
 				j += 4
 			default:
 				p.i = j
-				p.fail("invalid escape %q in string", p.b[j])
-				return nil, false
+				p.fail("invalid escape %q in string", b[j])
+				return nil, false, false
 			}
+			j++
 		case c < 0x20:
 			p.i = j
 			p.fail("invalid control character %q in string", c)
-			return nil, false
+			return nil, false, false
+		case c >= utf8.RuneSelf:
+			plain = false
+			j++
+		default: // fewer than eight bytes were left
+			j++
 		}
 	}
 	p.fail("unexpected end of string")
-	return nil, false
+	return nil, false, false
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// stringStops marks the bytes of x (eight bytes of a string, little-endian)
+// that end a run of plain content: '"', '\\', control characters and bytes
+// from 0x80. Only the lowest mark is sure to be right (a subtraction's
+// borrow can mark bytes above a real one), and it is the only one used.
+func stringStops(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	e := x ^ (ones * '\\')
+	return ((q-ones)&^q | (e-ones)&^e | (x-ones*0x20)&^x | x) & highs
 }
 
 func isHex(c byte) bool {
@@ -791,11 +854,53 @@ func (p *parser) str(s *string) {
 		p.skip()
 		return
 	}
-	raw, ok := p.stringBytes()
+	raw, plain, ok := p.stringBytes()
 	if !ok {
 		return
 	}
-	*s = unquote(raw)
+	if plain {
+		*s = string(raw[1 : len(raw)-1])
+	} else {
+		*s = unquote(raw)
+	}
+}
+
+// maxCommon bounds the strings common keeps, and commonLen their length.
+const (
+	maxCommon = 4096
+	commonLen = 256
+)
+
+// common reads a string as str does, but gives a value it has seen before
+// the same memory: services, regions, accounts, roles, user agents and
+// secrets repeat record after record, and a new string for each was much
+// of ingest's garbage.
+func (p *parser) common(s *string) {
+	if p.peek() != '"' {
+		p.skip()
+		return
+	}
+	raw, plain, ok := p.stringBytes()
+	if !ok {
+		return
+	}
+	if !plain {
+		*s = unquote(raw)
+		return
+	}
+	body := raw[1 : len(raw)-1]
+	if v, ok := p.seen[string(body)]; ok {
+		*s = v
+		return
+	}
+	v := string(body)
+	if len(p.seen) < maxCommon && len(v) <= commonLen {
+		if p.seen == nil {
+			p.seen = make(map[string]string)
+		}
+		p.seen[v] = v
+	}
+	*s = v
 }
 
 // unquote makes a checked JSON string into a Go string: plain ASCII
@@ -846,7 +951,7 @@ func (p *parser) raw() []byte {
 // topString reads a whole value that must be a string.
 func (p *parser) topString(b []byte) (string, bool) {
 	p.reset(b)
-	raw, ok := p.stringBytes()
+	raw, _, ok := p.stringBytes()
 	if !ok || p.i != len(b) {
 		return "", false
 	}

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/secretgate/secretgate/internal/cloudtrail/gen"
@@ -105,7 +106,13 @@ func rowsByEncodingJSON(data []byte) (evs []Event, ok bool) {
 }
 
 func rowsByDecoder(data []byte) (evs []Event, ok bool) {
-	_, err := decode("f.json", strings.NewReader(string(data)), func(r *record) error {
+	return rowsFrom(strings.NewReader(string(data)))
+}
+
+// rowsFrom decodes what in gives: the decoder parses a record in place
+// when its buffer holds all of it, and otherwise reads on.
+func rowsFrom(in io.Reader) (evs []Event, ok bool) {
+	_, err := decode("f.json", in, func(r *record) error {
 		var err error
 		evs, err = normalise(evs, r, "f.json")
 		return err
@@ -127,6 +134,14 @@ func agree(t *testing.T, name string, data []byte) {
 			}
 		}
 		t.Fatalf("%s: %d rows, want %d", name, len(got), len(want))
+	}
+	// The same input a byte and a few bytes at a time: records cut by the
+	// buffer's end at every place.
+	for _, in := range []io.Reader{iotest.OneByteReader(strings.NewReader(string(data))), iotest.HalfReader(strings.NewReader(string(data)))} {
+		byParts, partsOK := rowsFrom(in)
+		if partsOK != gotOK || !reflect.DeepEqual(byParts, got) {
+			t.Fatalf("%s: read in parts, ok=%v and %d rows; at once, ok=%v and %d rows", name, partsOK, len(byParts), gotOK, len(got))
+		}
 	}
 }
 

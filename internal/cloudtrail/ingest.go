@@ -193,6 +193,34 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 	return st, nil
 }
 
+// checkpointer runs a passive checkpoint on a connection of its own after
+// each kick, coalescing kicks that come while one runs; stop waits for the
+// last one. A passive checkpoint copies what the writer committed without
+// blocking it; the WAL restarts from its beginning once all of it is in.
+func (d *DB) checkpointer(ctx context.Context) (kick, stop func()) {
+	kicks := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range kicks {
+			// an error here (the database busy, ctx ended) only leaves
+			// the copy to the next checkpoint
+			d.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}()
+	kick = func() {
+		select {
+		case kicks <- struct{}{}:
+		default: // one is already waiting
+		}
+	}
+	stop = func() {
+		close(kicks)
+		<-done
+	}
+	return kick, stop
+}
+
 // rowsPerInsert is how many rows one INSERT statement carries: fewer
 // statements, fewer trips through database/sql and into SQLite.
 //
@@ -236,12 +264,31 @@ func appendArgs(args []any, e *Event) []any {
 // write inserts the batches in transactions of about txRows rows, calling
 // done for each batch once it is inserted. Into an empty table, the first
 // transaction defers the secondary indexes (see deferIndexes).
-func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done func(*batch, int64)) error {
+//
+// Checkpoints, which copy the WAL into the database file and wait for the
+// disk, are made by a second connection beside the writer (see
+// checkpointer) instead of by the writer at the end of its commits.
+func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done func(*batch, int64)) (err error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	var auto int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		return err
+	}
+	defer func() {
+		// the connection goes back to the pool: it checkpoints again
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, auto)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	kick, stop := d.checkpointer(ctx)
+	defer stop()
 	manySQL, oneSQL := insertSQL(rowsPerInsert), insertSQL(1)
 	args := make([]any, 0, rowsPerInsert*columns)
 	exec := func(stmt *sql.Stmt, rows []Event) (int64, error) {
@@ -314,6 +361,7 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 		if err := tx.Commit(); err != nil {
 			return err
 		}
+		kick()
 		if !ok {
 			return nil
 		}

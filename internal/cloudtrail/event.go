@@ -369,3 +369,48 @@ func digits(s string) (int, bool) {
 	}
 	return n, true
 }
+
+// notable says whether e is one of the few events most reports are about:
+// rotations, deletions, policy and key changes, errors, and calls of a
+// break-glass role. The events table keeps it in its notable column, and
+// its partial index events_notable holds these rows by time, so that a
+// report on them reads them only, not a week of reads. A report that
+// uses the index must ask for nothing outside it.
+//
+// The break-glass test is SQL's principal LIKE '%:role/%break-glass%', as
+// the reports write it: case folded for ASCII letters only.
+func notable(e *Event) bool {
+	switch e.Name {
+	case "RotationStarted", "RotationSucceeded", "RotationFailed", "RotationAbandoned", "RotateSecret",
+		"DeleteSecret", "RestoreSecret", "ScheduleKeyDeletion", "CancelKeyDeletion", "DeleteParameter",
+		"DeleteParameters", "PutResourcePolicy", "DeleteResourcePolicy", "DisableKey", "PutKeyPolicy",
+		"DisableKeyRotation", "RemoveRegionsFromReplication":
+		return true
+	}
+	if e.ErrorCode != "" {
+		return true
+	}
+	i := indexFold(e.Principal, ":role/")
+	return i >= 0 && indexFold(e.Principal[i+len(":role/"):], "break-glass") >= 0
+}
+
+// indexFold is strings.Index for a lower-case ASCII sub, with the letters
+// A-Z of s folded to lower case and no other, as SQLite's LIKE folds them.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
+}

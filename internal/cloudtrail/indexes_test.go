@@ -33,7 +33,7 @@ func TestFirstIngestBuildsTheIndexesAtItsEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := eventIndexes(t, db)
-	if len(want) != 3 { // time, (secret, time), notable
+	if len(want) != 4 { // event_id, time, (secret, time), notable
 		t.Fatalf("indexes of a new database: %v", want)
 	}
 	st, err := db.Ingest(ctx, []string{"testdata"}, Options{})
@@ -104,5 +104,39 @@ func TestIngestIntoAFilledTableKeepsItsIndexes(t *testing.T) {
 	again, err := db.Ingest(ctx, []string{"testdata"}, Options{})
 	if err != nil || again.Inserted != 0 {
 		t.Errorf("re-ingest: %+v, %v", again, err)
+	}
+}
+
+// A first ingest that meets events twice (here, a folder named twice)
+// writes them twice before events_event_id exists; building it removes
+// the second rows, and the figures count each event once.
+func TestFirstIngestMeetingEventsTwice(t *testing.T) {
+	ctx := context.Background()
+	once, err := Open(ctx, filepath.Join(t.TempDir(), "once.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer once.Close()
+	want, err := once.Ingest(ctx, []string{"testdata"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "twice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Ingest(ctx, []string{"testdata", "testdata"}, Options{TxRows: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 2*want.Records || st.Inserted != want.Inserted || st.Inserted == 0 {
+		t.Errorf("twice: %d records, %d inserted; once: %d records, %d inserted", st.Records, st.Inserted, want.Records, want.Inserted)
+	}
+	if n := count(t, db, "1"); n != int(want.Inserted) {
+		t.Errorf("%d rows, want %d", n, want.Inserted)
+	}
+	if got, all := eventIndexes(t, db), eventIndexes(t, once); !reflect.DeepEqual(got, all) {
+		t.Errorf("indexes: %v, want %v", got, all)
 	}
 }

@@ -179,9 +179,11 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 	}
 	// The indexes a first ingest deferred are built even when it stopped
 	// early: the rows it committed are in and need them.
-	if err := buildDeferredIndexes(context.WithoutCancel(ctx), d.db); err != nil && werr == nil {
+	removed, err := buildDeferredIndexes(context.WithoutCancel(ctx), d.db)
+	if err != nil && werr == nil {
 		werr = fmt.Errorf("building indexes: %w", err)
 	}
+	nInserted.Add(-removed)
 	stopProgress()
 	st := snapshot()
 	if werr != nil {
@@ -191,6 +193,25 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 		return st, err
 	}
 	return st, nil
+}
+
+// Add writes events made elsewhere (tests, other sources) as Ingest writes
+// decoded ones: notable worked out, the file recorded, and an event whose
+// ID is in already left out. It returns how many were new.
+func (d *DB) Add(ctx context.Context, events []Event) (int64, error) {
+	batches := make(chan *batch, 1)
+	batches <- &batch{rows: events}
+	close(batches)
+	var inserted int64
+	err := d.write(ctx, batches, len(events), func(_ *batch, n int64) { inserted = n })
+	removed, ierr := buildDeferredIndexes(context.WithoutCancel(ctx), d.db)
+	if err == nil && ierr != nil {
+		err = fmt.Errorf("building indexes: %w", ierr)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cloudtrail: %s: %w", d.path, err)
+	}
+	return inserted - removed, nil
 }
 
 // checkpointer runs a passive checkpoint on a connection of its own after
@@ -236,12 +257,15 @@ const rowsPerInsert = 32
 const insertHead = `INSERT OR IGNORE INTO events (
 	event_id, event_time, event_source, event_name, region, account_id,
 	principal, principal_type, session_name, mfa, source_ip, user_agent,
-	secret_id, key_id, parameter_name, error_code, error_message, is_read, via, file
+	secret_id, key_id, parameter_name, error_code, error_message, is_read, via, notable, file_id
 ) VALUES `
 
-const insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-const columns = 20
+const columns = 21
+
+// fileSQL gives a log file's id in the files table, adding it if new.
+const fileSQL = `INSERT INTO files (path) VALUES (?) ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING id`
 
 func insertSQL(rows int) string {
 	var b strings.Builder
@@ -255,10 +279,10 @@ func insertSQL(rows int) string {
 	return b.String()
 }
 
-func appendArgs(args []any, e *Event) []any {
+func appendArgs(args []any, e *Event, fileID int64) []any {
 	return append(args, e.ID, e.Time, e.Source, e.Name, e.Region, e.Account,
 		e.Principal, e.PrincipalType, e.SessionName, e.MFA, e.SourceIP, e.UserAgent,
-		e.SecretID, e.KeyID, e.Parameter, e.ErrorCode, e.ErrorMessage, e.Read, e.Via, e.File)
+		e.SecretID, e.KeyID, e.Parameter, e.ErrorCode, e.ErrorMessage, e.Read, e.Via, notable(e), fileID)
 }
 
 // write inserts the batches in transactions of about txRows rows, calling
@@ -290,11 +314,28 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 	kick, stop := d.checkpointer(ctx)
 	defer stop()
 	manySQL, oneSQL := insertSQL(rowsPerInsert), insertSQL(1)
+	fileIDs := make(map[string]int64) // of the paths this ingest met
+	var file *sql.Stmt                // fileSQL in the current transaction
+	fileID := func(path string) (int64, error) {
+		if id, ok := fileIDs[path]; ok {
+			return id, nil
+		}
+		var id int64
+		if err := file.QueryRowContext(ctx, path).Scan(&id); err != nil {
+			return 0, fmt.Errorf("adding the file %s: %w", path, err)
+		}
+		fileIDs[path] = id
+		return id, nil
+	}
 	args := make([]any, 0, rowsPerInsert*columns)
 	exec := func(stmt *sql.Stmt, rows []Event) (int64, error) {
 		args = args[:0]
 		for i := range rows {
-			args = appendArgs(args, &rows[i])
+			id, err := fileID(rows[i].File)
+			if err != nil {
+				return 0, err
+			}
+			args = appendArgs(args, &rows[i], id)
 		}
 		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
@@ -330,6 +371,10 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 			tx.Rollback()
 			return err
 		}
+		if file, err = tx.PrepareContext(ctx, fileSQL); err != nil {
+			tx.Rollback()
+			return err
+		}
 		rows := 0
 		for {
 			var inserted int64
@@ -358,6 +403,7 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 		}
 		many.Close()
 		one.Close()
+		file.Close()
 		if err := tx.Commit(); err != nil {
 			return err
 		}

@@ -84,6 +84,7 @@ func TestKeyControls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var rows []cloudtrail.Event
 	for i, e := range []struct {
 		at, name, key, errorCode string
 	}{
@@ -93,13 +94,12 @@ func TestKeyControls(t *testing.T) {
 		{"2026-11-24T12:00:00Z", "ScheduleKeyDeletion", "e-deleted", ""},
 		{"2026-11-25T12:00:00Z", "ScheduleKeyDeletion", "e-deleted", ""}, // the last counts
 	} {
-		if _, err := db.Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
-			principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name,
-			error_code, error_message, is_read, via, file) VALUES (?, ?, 'kms.amazonaws.com', ?, 'eu-west-1', '111122223333',
-			?, 'AssumedRole', ?, 1, '', '', '', ?, '', ?, '', 0, '', 't')`,
-			fmt.Sprint("k", i), ms(e.at), e.name, admin, fmt.Sprint("s", i), key+e.key, e.errorCode); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, cloudtrail.Event{ID: fmt.Sprint("k", i), Time: ms(e.at).(int64), Source: "kms.amazonaws.com", Name: e.name,
+			Region: "eu-west-1", Account: "111122223333", Principal: admin, PrincipalType: "AssumedRole",
+			SessionName: fmt.Sprint("s", i), MFA: true, KeyID: key + e.key, ErrorCode: e.errorCode, File: "t"})
+	}
+	if _, err := cdb.Add(ctx, rows); err != nil {
+		t.Fatal(err)
 	}
 	var got []string
 	for _, r := range keyControlRows(t, db) {

@@ -74,15 +74,15 @@ func seed(t *testing.T) *cloudtrail.DB {
 		{8, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-9", 0, 1, secretA, "", ""}, // next week
 		{4, "GetSecretValue", "secretsmanager", appRole, "AssumedRole", "i-2", 0, 1, secretB, "", "InvalidRequestException"},
 	}
+	var rows []cloudtrail.Event
 	for i, e := range evs {
-		_, err := db.SQL().Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
-			principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name,
-			error_code, error_message, is_read, via, file) VALUES (?, ?, ?, ?, 'eu-west-1', ?, ?, ?, ?, ?, '', '', ?, ?, '', ?, '', ?, '', 't')`,
-			fmt.Sprint("e", i), monday.AddDate(0, 0, e.day).Add(time.Duration(i)*time.Minute).UnixMilli(), e.source+".amazonaws.com", e.name,
-			acct, e.principal, e.ptype, e.session, e.mfa, e.secret, e.key, e.errorCode, e.read)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, cloudtrail.Event{ID: fmt.Sprint("e", i), Time: monday.AddDate(0, 0, e.day).Add(time.Duration(i) * time.Minute).UnixMilli(),
+			Source: e.source + ".amazonaws.com", Name: e.name, Region: "eu-west-1", Account: acct, Principal: e.principal,
+			PrincipalType: e.ptype, SessionName: e.session, MFA: e.mfa == 1, SecretID: e.secret, KeyID: e.key,
+			ErrorCode: e.errorCode, Read: e.read == 1, File: "t"})
+	}
+	if _, err := db.Add(context.Background(), rows); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := db.SQL().Exec(`UPDATE events SET error_message = 'Error when executing lambda arn:aws:lambda:eu-west-1:111122223333:function:rotate during setSecret step'
 		WHERE event_name = 'RotationFailed'`); err != nil {
@@ -293,14 +293,14 @@ func TestOutsideReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := "arn:aws:iam::" + acct + ":role/search-staging-app"
+	var rows []cloudtrail.Event
 	for i, p := range []string{other, other, "arn:aws:iam::" + acct + ":role/payments-staging-worker", "arn:aws:iam::" + acct + ":role/ops/payments-prod-batch"} {
-		if _, err := db.SQL().Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
-			principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name,
-			error_code, error_message, is_read, via, file) VALUES (?, ?, 'secretsmanager.amazonaws.com', 'GetSecretValue', 'eu-west-1', ?, ?,
-			'AssumedRole', 's', 0, '', '', ?, '', '', '', '', 1, '', 't')`,
-			fmt.Sprint("o", i), time.Date(2026, 11, 24, 10, i, 0, 0, time.UTC).UnixMilli(), acct, p, secretA); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, cloudtrail.Event{ID: fmt.Sprint("o", i), Time: time.Date(2026, 11, 24, 10, i, 0, 0, time.UTC).UnixMilli(),
+			Source: "secretsmanager.amazonaws.com", Name: "GetSecretValue", Region: "eu-west-1", Account: acct, Principal: p,
+			PrincipalType: "AssumedRole", SessionName: "s", SecretID: secretA, Read: true, File: "t"})
+	}
+	if _, err := db.Add(context.Background(), rows); err != nil {
+		t.Fatal(err)
 	}
 	w, _ := Week("2026-W48")
 	tab, err := Run(context.Background(), SQLite{db.SQL()}, OutsideReaders, w)

@@ -41,15 +41,15 @@ const (
 )
 
 // notableSQL is the condition of the events table's partial index
-// events_notable (cloudtrail's migration 0003, which must hold this text
+// events_notable (cloudtrail's migration 0004, which must hold this text
 // word for word): the few events the violation and rotation reports are
-// about. Their SQLite texts add it as a term of their WHERE, redundant
-// with their own conditions, so that SQLite reads these rows through the
-// index instead of every row of the window.
-const notableSQL = `(event_name IN ('RotationStarted', 'RotationSucceeded', 'RotationFailed', 'RotationAbandoned', 'RotateSecret', ` +
-	`'DeleteSecret', 'RestoreSecret', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteParameter', 'DeleteParameters', ` +
-	`'PutResourcePolicy', 'DeleteResourcePolicy', 'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation', 'RemoveRegionsFromReplication') ` +
-	`OR error_code <> '' OR principal LIKE '%:role/%break-glass%')`
+// about (rotations, deletions, policy and key changes, errors, break-glass
+// calls; notable in cloudtrail's event.go says which, at ingest). Their
+// SQLite texts add it as a term of their WHERE, redundant with their own
+// conditions, so that SQLite reads these rows through the index instead of
+// every row of the window. A report may only add it when everything its
+// own conditions select is notable.
+const notableSQL = `notable = 1`
 
 // Headline: the figures on the first page, with the previous window's.
 var Headline = &Report{
@@ -374,7 +374,7 @@ var Coverage = &Report{
 	Columns: []string{"day", "files", "events", "secret_reads", "status"},
 	Missing: []string{"0", "0", "0", "NO LOG FILES"},
 	SQLite: `
-SELECT ` + sprintf(day, "min(event_time)") + `, count(DISTINCT file), count(*), sum(` + readOK + `),
+SELECT ` + sprintf(day, "min(event_time)") + `, count(DISTINCT file_id), count(*), sum(` + readOK + `),
        CASE WHEN sum(is_read = 1) = 0 THEN 'no read events logged' ELSE 'ok' END
 FROM events
 WHERE event_time >= :from AND event_time < :to

@@ -23,11 +23,10 @@ func TestTableRefreshesAfterIngest(t *testing.T) {
 	defer db.Close()
 	insert := func(id string, at time.Time) {
 		t.Helper()
-		if _, err := db.SQL().Exec(`INSERT INTO events (event_id, event_time, event_source, event_name, region, account_id,
-			principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name,
-			error_code, error_message, is_read, via, file) VALUES (?, ?, 'secretsmanager.amazonaws.com', 'GetSecretValue',
-			'eu-west-1', '1', 'arn:aws:iam::1:role/app', 'AssumedRole', 's', 0, '', '', 'arn:aws:secretsmanager:eu-west-1:1:secret:a',
-			'', '', '', '', 1, '', 'f')`, id, at.UnixMilli()); err != nil {
+		if _, err := db.Add(ctx, []cloudtrail.Event{{ID: id, Time: at.UnixMilli(), Source: "secretsmanager.amazonaws.com",
+			Name: "GetSecretValue", Region: "eu-west-1", Account: "1", Principal: "arn:aws:iam::1:role/app",
+			PrincipalType: "AssumedRole", SessionName: "s", SecretID: "arn:aws:secretsmanager:eu-west-1:1:secret:a",
+			Read: true, File: "f"}}); err != nil {
 			t.Fatal(err)
 		}
 	}

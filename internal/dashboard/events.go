@@ -73,7 +73,7 @@ func (d *Data) Events(ctx context.Context, q EventQuery) ([]Event, int, error) {
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT event_id, strftime('%Y-%m-%dT%H:%M:%SZ', event_time / 1000, 'unixepoch'), event_source, event_name, region,
 		       account_id, principal, principal_type, session_name, mfa, source_ip, user_agent, secret_id, key_id,
-		       parameter_name, error_code, error_message, file
+		       parameter_name, error_code, error_message, (SELECT path FROM files WHERE id = file_id)
 		FROM events WHERE `+w+`
 		ORDER BY event_time, event_id LIMIT :limit OFFSET :offset`, args...)
 	if err != nil {

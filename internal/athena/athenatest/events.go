@@ -5,7 +5,8 @@ import "database/sql"
 // eventColumns are the dashboard's events columns (cloudtrail's
 // migrations), which the secretgate_events view gives on Athena.
 const eventColumns = `event_id, event_time, event_source, event_name, region, account_id, principal, principal_type,
-	session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name, error_code, error_message, is_read, via, file`
+	session_name, mfa, source_ip, user_agent, secret_id, key_id, parameter_name, error_code, error_message, is_read, via,
+	(SELECT path FROM files WHERE id = file_id) AS file`
 
 // LoadEvents gives the server a secretgate_events table holding the
 // events of src (a dashboard database), with the trail's date partition

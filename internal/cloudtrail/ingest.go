@@ -316,15 +316,20 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 	manySQL, oneSQL := insertSQL(rowsPerInsert), insertSQL(1)
 	fileIDs := make(map[string]int64) // of the paths this ingest met
 	var file *sql.Stmt                // fileSQL in the current transaction
+	var lastPath string               // rows come in runs from one file
+	var lastID int64
 	fileID := func(path string) (int64, error) {
-		if id, ok := fileIDs[path]; ok {
-			return id, nil
+		if path == lastPath && lastID != 0 {
+			return lastID, nil
 		}
-		var id int64
-		if err := file.QueryRowContext(ctx, path).Scan(&id); err != nil {
-			return 0, fmt.Errorf("adding the file %s: %w", path, err)
+		id, ok := fileIDs[path]
+		if !ok {
+			if err := file.QueryRowContext(ctx, path).Scan(&id); err != nil {
+				return 0, fmt.Errorf("adding the file %s: %w", path, err)
+			}
+			fileIDs[path] = id
 		}
-		fileIDs[path] = id
+		lastPath, lastID = path, id
 		return id, nil
 	}
 	args := make([]any, 0, rowsPerInsert*columns)

@@ -53,7 +53,7 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		return nil, fmt.Errorf("cloudtrail: %s: %w", abs, err)
 	}
 	// indexes left dropped by an ingest that did not reach its end
-	if _, err := buildDeferredIndexes(ctx, db); err != nil {
+	if err := buildDeferredIndexes(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cloudtrail: %s: building indexes: %w", abs, err)
 	}

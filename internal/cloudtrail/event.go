@@ -378,7 +378,8 @@ func digits(s string) (int, bool) {
 // uses the index must ask for nothing outside it.
 //
 // The break-glass test is SQL's principal LIKE '%:role/%break-glass%', as
-// the reports write it: case folded for ASCII letters only.
+// the reports write it: case folded for ASCII letters only, and blind to
+// anything after a NUL.
 func notable(e *Event) bool {
 	switch e.Name {
 	case "RotationStarted", "RotationSucceeded", "RotationFailed", "RotationAbandoned", "RotateSecret",
@@ -390,8 +391,12 @@ func notable(e *Event) bool {
 	if e.ErrorCode != "" {
 		return true
 	}
-	i := indexFold(e.Principal, ":role/")
-	return i >= 0 && indexFold(e.Principal[i+len(":role/"):], "break-glass") >= 0
+	p := e.Principal
+	if i := strings.IndexByte(p, 0); i >= 0 {
+		p = p[:i] // where LIKE stops reading
+	}
+	i := indexFold(p, ":role/")
+	return i >= 0 && indexFold(p[i+len(":role/"):], "break-glass") >= 0
 }
 
 // indexFold is strings.Index for a lower-case ASCII sub, with the letters

@@ -9,55 +9,55 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// deferIndexes drops the events table's secondary indexes if the table is
-// empty, recording their SQL in deferred_indexes in the same transaction:
+// deferIndexes drops the events table's indexes if the table is empty, and
+// says whether it was, recording their SQL in deferred_indexes in the same transaction:
 // a first ingest then builds each index once, from sorted rows, instead of
 // updating it at every insert. That includes events_event_id, the unique
 // index INSERT OR IGNORE relies on: until it is built, an event met twice
 // in the ingest (an organisation trail beside an account's own, a file
 // named twice) is written twice, and buildDeferredIndexes removes the
 // second.
-func deferIndexes(ctx context.Context, tx *sql.Tx) error {
+func deferIndexes(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var empty bool
 	if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM events)`).Scan(&empty); err != nil || !empty {
-		return err
+		return false, err
 	}
 	names, texts, err := indexSQL(ctx, tx, `SELECT name, sql FROM sqlite_master
 		WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL`)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for i, name := range names {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deferred_indexes (name, sql) VALUES (?, ?)`, name, texts[i]); err != nil {
-			return err
+			return false, err
 		}
 		if _, err := tx.ExecContext(ctx, `DROP INDEX "`+name+`"`); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // buildDeferredIndexes creates the indexes deferIndexes dropped, in one
 // transaction with the removal of their rows from deferred_indexes. If
 // events_event_id finds an event twice, the later rows of it are deleted
-// first; removed is how many.
-func buildDeferredIndexes(ctx context.Context, db *sql.DB) (removed int64, err error) {
+// first.
+func buildDeferredIndexes(ctx context.Context, db *sql.DB) error {
 	var some bool
 	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deferred_indexes)`).Scan(&some); err != nil || !some {
-		return 0, err // most opens: nothing to do, and no write lock taken
+		return err // most opens: nothing to do, and no write lock taken
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer tx.Rollback()
 	names, texts, err := indexSQL(ctx, tx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if len(names) == 0 {
-		return 0, nil
+		return nil
 	}
 	for i, name := range names {
 		_, err := tx.ExecContext(ctx, texts[i])
@@ -65,21 +65,20 @@ func buildDeferredIndexes(ctx context.Context, db *sql.DB) (removed int64, err e
 		if name == "events_event_id" && errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
 			// the rare ingest that met an event twice: the cost of
 			// finding them falls on it alone
-			res, derr := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid NOT IN (SELECT min(rowid) FROM events GROUP BY event_id)`)
+			_, derr := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid NOT IN (SELECT min(rowid) FROM events GROUP BY event_id)`)
 			if derr != nil {
-				return 0, fmt.Errorf("removing events met twice: %w", derr)
+				return fmt.Errorf("removing events met twice: %w", derr)
 			}
-			removed, _ = res.RowsAffected()
 			_, err = tx.ExecContext(ctx, texts[i])
 		}
 		if err != nil {
-			return 0, fmt.Errorf("index %s: %w", name, err)
+			return fmt.Errorf("index %s: %w", name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes`); err != nil {
-		return 0, err
+		return err
 	}
-	return removed, tx.Commit()
+	return tx.Commit()
 }
 
 // indexSQL reads the (name, sql) pairs a query returns.

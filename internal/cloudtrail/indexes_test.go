@@ -2,9 +2,13 @@ package cloudtrail
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/secretgate/secretgate/internal/cloudtrail/gen"
 )
 
 func eventIndexes(t *testing.T, db *DB) map[string]string {
@@ -56,8 +60,8 @@ func TestFirstIngestBuildsTheIndexesAtItsEnd(t *testing.T) {
 	if _, err := tx.Exec(`DELETE FROM events`); err != nil {
 		t.Fatal(err)
 	}
-	if err := deferIndexes(ctx, tx); err != nil {
-		t.Fatal(err)
+	if deferred, err := deferIndexes(ctx, tx); err != nil || !deferred {
+		t.Fatal(deferred, err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -90,8 +94,8 @@ func TestIngestIntoAFilledTableKeepsItsIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx, _ := db.SQL().Begin()
-	if err := deferIndexes(ctx, tx); err != nil {
-		t.Fatal(err)
+	if deferred, err := deferIndexes(ctx, tx); err != nil || deferred {
+		t.Fatal(deferred, err)
 	}
 	tx.Commit()
 	if got := eventIndexes(t, db); !reflect.DeepEqual(got, want) {
@@ -139,4 +143,41 @@ func TestFirstIngestMeetingEventsTwice(t *testing.T) {
 	if got, all := eventIndexes(t, db), eventIndexes(t, once); !reflect.DeepEqual(got, all) {
 		t.Errorf("indexes: %v, want %v", got, all)
 	}
+}
+
+// The writer does not wait for checkpoints, but past walLimit it waits for
+// one before its next transaction, so that the WAL starts again from its
+// beginning: without that it grew to the size of the whole ingest. The WAL
+// file keeps the largest size it reached.
+func TestIngestBoundsTheWAL(t *testing.T) {
+	defer func(l int64) { walLimit = l }(walLimit)
+	walLimit = 1 << 20
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := gen.Write(filepath.Join(dir, "trail"), gen.Config{Seed: 2, Days: 3, Events: 60000, Start: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, filepath.Join(dir, "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Ingest(ctx, []string{filepath.Join(dir, "trail")}, Options{TxRows: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		t.Fatal(err)
+	}
+	wal, err := os.Stat(db.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := os.Stat(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal.Size() > main.Size()/3 {
+		t.Errorf("the WAL reached %d bytes for a database of %d", wal.Size(), main.Size())
+	}
+	t.Logf("WAL at most %d bytes, database %d", wal.Size(), main.Size())
 }

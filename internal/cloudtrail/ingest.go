@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -165,7 +166,7 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 		close(batches)
 	}()
 
-	werr := d.write(ctx, batches, opt.TxRows, func(b *batch, inserted int64) {
+	deferred, werr := d.write(ctx, batches, opt.TxRows, func(b *batch, inserted int64) {
 		nEvents.Add(int64(len(b.rows)))
 		nInserted.Add(inserted)
 		clear(b.rows) // drop the strings, keep the capacity
@@ -179,11 +180,11 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 	}
 	// The indexes a first ingest deferred are built even when it stopped
 	// early: the rows it committed are in and need them.
-	removed, err := buildDeferredIndexes(context.WithoutCancel(ctx), d.db)
+	inserted, err := d.finish(context.WithoutCancel(ctx), deferred, nInserted.Load())
 	if err != nil && werr == nil {
-		werr = fmt.Errorf("building indexes: %w", err)
+		werr = err
 	}
-	nInserted.Add(-removed)
+	nInserted.Store(inserted)
 	stopProgress()
 	st := snapshot()
 	if werr != nil {
@@ -197,49 +198,101 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 
 // Add writes events made elsewhere (tests, other sources) as Ingest writes
 // decoded ones: notable worked out, the file recorded, and an event whose
-// ID is in already left out. It returns how many were new.
+// ID is in already left out, as is one that breaks the table's checks (a
+// Via other than "" or ViaSecretsManager). It returns how many were new.
 func (d *DB) Add(ctx context.Context, events []Event) (int64, error) {
 	batches := make(chan *batch, 1)
 	batches <- &batch{rows: events}
 	close(batches)
-	var inserted int64
-	err := d.write(ctx, batches, len(events), func(_ *batch, n int64) { inserted = n })
-	removed, ierr := buildDeferredIndexes(context.WithoutCancel(ctx), d.db)
-	if err == nil && ierr != nil {
-		err = fmt.Errorf("building indexes: %w", ierr)
+	var counted int64
+	deferred, err := d.write(ctx, batches, len(events), func(_ *batch, n int64) { counted = n })
+	inserted, ierr := d.finish(context.WithoutCancel(ctx), deferred, counted)
+	if err == nil {
+		err = ierr
 	}
 	if err != nil {
 		return 0, fmt.Errorf("cloudtrail: %s: %w", d.path, err)
 	}
-	return inserted - removed, nil
+	return inserted, nil
 }
 
-// checkpointer runs a passive checkpoint on a connection of its own after
-// each kick, coalescing kicks that come while one runs; stop waits for the
-// last one. A passive checkpoint copies what the writer committed without
-// blocking it; the WAL restarts from its beginning once all of it is in.
-func (d *DB) checkpointer(ctx context.Context) (kick, stop func()) {
-	kicks := make(chan struct{}, 1)
-	done := make(chan struct{})
+// finish builds the indexes a write deferred and says how many rows it
+// inserted. When it deferred them, the table was empty and the writer's
+// count includes the events it met twice, which building events_event_id
+// removes (here, or in an Open by another process that came first): the
+// rows are then counted in the table.
+func (d *DB) finish(ctx context.Context, deferred bool, counted int64) (int64, error) {
+	if err := buildDeferredIndexes(ctx, d.db); err != nil {
+		return counted, fmt.Errorf("building indexes: %w", err)
+	}
+	if !deferred {
+		return counted, nil
+	}
+	var n int64
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		return counted, fmt.Errorf("counting events: %w", err)
+	}
+	return n, nil
+}
+
+// walLimit is how large the WAL may grow during an ingest before the
+// writer waits for a checkpoint (see checkpointer.bound); a variable for
+// the tests.
+var walLimit int64 = 64 << 20
+
+// checkpointer copies what the writer commits from the WAL into the
+// database on a connection of its own, so that the writer does not wait
+// for those copies and their fsyncs (see write).
+type checkpointer struct {
+	wal   string             // the WAL's path
+	kicks chan chan struct{} // nil: a checkpoint after a commit; else closed once done
+	done  chan struct{}
+}
+
+func (d *DB) checkpointer(ctx context.Context) *checkpointer {
+	c := &checkpointer{wal: d.path + "-wal", kicks: make(chan chan struct{}, 1), done: make(chan struct{})}
 	go func() {
-		defer close(done)
-		for range kicks {
-			// an error here (the database busy, ctx ended) only leaves
-			// the copy to the next checkpoint
+		defer close(c.done)
+		for reply := range c.kicks {
+			// A passive checkpoint copies what is committed without
+			// blocking the writer. An error here (the database busy,
+			// ctx ended) only leaves the copy to the next one.
 			d.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+			if reply != nil {
+				close(reply)
+			}
 		}
 	}()
-	kick = func() {
-		select {
-		case kicks <- struct{}{}:
-		default: // one is already waiting
-		}
+	return c
+}
+
+// kick asks for a checkpoint after a commit; kicks that come while one is
+// waiting are one.
+func (c *checkpointer) kick() {
+	select {
+	case c.kicks <- nil:
+	default:
 	}
-	stop = func() {
-		close(kicks)
-		<-done
+}
+
+// bound keeps the WAL from growing to the size of the whole ingest: the WAL
+// starts again from its beginning only when a write transaction begins
+// after a checkpoint has copied all of it, which a writer that never waits
+// does not let happen. Past walLimit, bound waits for a checkpoint made
+// after the last commit, before the writer's next transaction.
+func (c *checkpointer) bound() {
+	if fi, err := os.Stat(c.wal); err != nil || fi.Size() < walLimit {
+		return
 	}
-	return kick, stop
+	reply := make(chan struct{})
+	c.kicks <- reply
+	<-reply
+}
+
+// stop waits for the checkpoint under way, if any.
+func (c *checkpointer) stop() {
+	close(c.kicks)
+	<-c.done
 }
 
 // rowsPerInsert is how many rows one INSERT statement carries: fewer
@@ -292,18 +345,18 @@ func appendArgs(args []any, e *Event, fileID int64) []any {
 // Checkpoints, which copy the WAL into the database file and wait for the
 // disk, are made by a second connection beside the writer (see
 // checkpointer) instead of by the writer at the end of its commits.
-func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done func(*batch, int64)) (err error) {
+func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done func(*batch, int64)) (deferred bool, err error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close()
 	var auto int
 	if err := conn.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
-		return err
+		return false, err
 	}
 	if _, err := conn.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		// the connection goes back to the pool: it checkpoints again
@@ -311,8 +364,8 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 			err = rerr
 		}
 	}()
-	kick, stop := d.checkpointer(ctx)
-	defer stop()
+	ck := d.checkpointer(ctx)
+	defer ck.stop()
 	manySQL, oneSQL := insertSQL(rowsPerInsert), insertSQL(1)
 	fileIDs := make(map[string]int64) // of the paths this ingest met
 	var file *sql.Stmt                // fileSQL in the current transaction
@@ -325,6 +378,9 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 		id, ok := fileIDs[path]
 		if !ok {
 			if err := file.QueryRowContext(ctx, path).Scan(&id); err != nil {
+				if ctx.Err() != nil {
+					return 0, ctx.Err()
+				}
 				return 0, fmt.Errorf("adding the file %s: %w", path, err)
 			}
 			fileIDs[path] = id
@@ -353,32 +409,33 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 	for {
 		b, ok := <-batches
 		if !ok {
-			return nil
+			return deferred, nil
 		}
+		ck.bound()
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
-			return err
+			return deferred, err
 		}
 		if first {
 			first = false
-			if err := deferIndexes(ctx, tx); err != nil {
+			if deferred, err = deferIndexes(ctx, tx); err != nil {
 				tx.Rollback()
-				return err
+				return false, err
 			}
 		}
 		many, err := tx.PrepareContext(ctx, manySQL)
 		if err != nil {
 			tx.Rollback()
-			return err
+			return deferred, err
 		}
 		one, err := tx.PrepareContext(ctx, oneSQL)
 		if err != nil {
 			tx.Rollback()
-			return err
+			return deferred, err
 		}
 		if file, err = tx.PrepareContext(ctx, fileSQL); err != nil {
 			tx.Rollback()
-			return err
+			return deferred, err
 		}
 		rows := 0
 		for {
@@ -392,7 +449,7 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 				n, err := exec(stmt, rest[:k])
 				if err != nil {
 					tx.Rollback()
-					return err
+					return deferred, err
 				}
 				inserted += n
 				rest = rest[k:]
@@ -410,11 +467,11 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 		one.Close()
 		file.Close()
 		if err := tx.Commit(); err != nil {
-			return err
+			return deferred, err
 		}
-		kick()
+		ck.kick()
 		if !ok {
-			return nil
+			return deferred, nil
 		}
 	}
 }

@@ -136,6 +136,7 @@ func TestNotable(t *testing.T) {
 		{Event{Name: "GetSecretValue", Principal: "arn:aws:iam::111122223333:user/break-glass"}, false},
 		{Event{Name: "GetSecretValue", Principal: "break-glass:role/x"}, false},
 		{Event{Name: "GetSecretValue", Principal: role + "brea\u212a-glass"}, false}, // the Kelvin sign: LIKE folds ASCII only
+		{Event{Name: "GetSecretValue", Principal: role + "x\x00break-glass"}, false}, // LIKE stops at a NUL
 		{Event{Name: "getsecretvalue", Principal: role + "app"}, false},
 		{Event{Name: "rotationfailed", Principal: role + "app"}, false}, // names are matched exactly
 	}

@@ -238,7 +238,7 @@ func (d *DB) finish(ctx context.Context, deferred bool, counted int64) (int64, e
 // walLimit is how large the WAL may grow during an ingest before the
 // writer waits for a checkpoint (see checkpointer.bound); a variable for
 // the tests.
-var walLimit int64 = 64 << 20
+var walLimit int64 = 128 << 20
 
 // checkpointer copies what the writer commits from the WAL into the
 // database on a connection of its own, so that the writer does not wait

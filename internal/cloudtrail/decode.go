@@ -847,20 +847,24 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// str reads a string into s; null leaves s as it is and any other value is
-// skipped, as encoding/json does for a string field.
-func (p *parser) str(s *string) {
+// field reads the value of a string field: a string (see stringBytes),
+// or ok false for null and any other value, which are skipped and leave
+// the field as it is, as encoding/json does.
+func (p *parser) field() (raw []byte, plain, ok bool) {
 	if p.peek() != '"' {
 		p.skip()
-		return
+		return nil, false, false
 	}
-	raw, plain, ok := p.stringBytes()
-	if !ok {
-		return
-	}
-	if plain {
+	return p.stringBytes()
+}
+
+// str reads a string field into s.
+func (p *parser) str(s *string) {
+	switch raw, plain, ok := p.field(); {
+	case !ok:
+	case plain:
 		*s = string(raw[1 : len(raw)-1])
-	} else {
+	default:
 		*s = unquote(raw)
 	}
 }
@@ -876,11 +880,7 @@ const (
 // secrets repeat record after record, and a new string for each was much
 // of ingest's garbage.
 func (p *parser) common(s *string) {
-	if p.peek() != '"' {
-		p.skip()
-		return
-	}
-	raw, plain, ok := p.stringBytes()
+	raw, plain, ok := p.field()
 	if !ok {
 		return
 	}

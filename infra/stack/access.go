@@ -31,10 +31,14 @@ func access(st awscdk.Stack, cfg *config.Config) awscdk.Stack {
 	for _, p := range cfg.BreakGlass.People {
 		people = append(people, cfg.UserARN(p))
 	}
+	// STS records an AssumeRole in the region of the endpoint used, and
+	// only that region's rules see it: the role is assumed only through
+	// the endpoints of the regions that have an alert rule.
 	trust := policy(withPrincipal(allow("NamedPeopleWithFreshMFA", strs("sts:AssumeRole", "sts:SetSourceIdentity"), nil, cond{
 		"Bool":            {"aws:MultiFactorAuthPresent": "true"},
 		"NumericLessThan": {"aws:MultiFactorAuthAge": strconv.Itoa(cfg.BreakGlass.MaxMFAAge)},
 		"ArnEquals":       {"aws:PrincipalArn": people},
+		"StringEquals":    {"aws:RequestedRegion": cfg.AlertRegions},
 	}), aws(cfg.ARN("iam", "", "root"))))
 	awsiam.NewCfnRole(st, jsii.String("BreakGlass"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(cfg.BreakGlass.Role),
@@ -51,6 +55,8 @@ func access(st awscdk.Stack, cfg *config.Config) awscdk.Stack {
 			}),
 			doc{"Sid": "NothingElse", "Effect": "Deny", "NotAction": breakGlassReads, "Resource": "*"},
 			deny("NeverWithoutMFA", strs("*"), "*", cond{"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}),
+			// Reads are watched only in the deploy region, where the secrets are.
+			deny("OnlyWhereReadsAlert", strs("*"), "*", cond{"StringNotEquals": {"aws:RequestedRegion": cfg.Region}}),
 		))},
 		Tags: tags("secretgate:role", "break-glass"),
 	})

@@ -328,28 +328,49 @@ func TestBreakGlassSimulated(t *testing.T) {
 			resPolicy: bg.trust, context: withTags(map[string]any{"aws:PrincipalArn": w.cfg.UserARN(user), "aws:PrincipalAccount": w.cfg.Account}, "", nil)}).
 			withContext(ctx)
 	}
+	// Through the endpoint of the deploy region unless said otherwise.
+	in := func(region string, ctx map[string]any) map[string]any {
+		out := map[string]any{"aws:RequestedRegion": region}
+		for k, v := range ctx {
+			out[k] = v
+		}
+		return out
+	}
+	home := w.cfg.Region
 	mfa := map[string]any{"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "120"}
 	sims := []sim{
-		assume("alice with fresh MFA", "alice", mfa),
-		assume("bob with fresh MFA", "bob", mfa),
-		assume("alice without MFA", "alice", nil),
-		assume("alice with MFA false", "alice", map[string]any{"aws:MultiFactorAuthPresent": "false"}),
-		assume("alice with stale MFA", "alice", map[string]any{"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "3600"}),
-		assume("mallory with fresh MFA", "mallory", mfa),
+		assume("alice with fresh MFA", "alice", in(home, mfa)),
+		assume("bob with fresh MFA", "bob", in(home, mfa)),
+		assume("alice without MFA", "alice", in(home, nil)),
+		assume("alice with MFA false", "alice", in(home, map[string]any{"aws:MultiFactorAuthPresent": "false"})),
+		assume("alice with stale MFA", "alice", in(home, map[string]any{"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "3600"})),
+		assume("mallory with fresh MFA", "mallory", in(home, mfa)),
+		// STS records AssumeRole in the endpoint's region, where only an
+		// alert region has a rule to see it.
+		assume("alice through the global endpoint (us-east-1, an alert region)", "alice", in("us-east-1", mfa)),
+		assume("alice through a region without an alert rule", "alice", in("ap-southeast-2", mfa)),
 	}
 	for _, sec := range w.secrets {
-		sims = append(sims, w.readSecret("with-mfa|"+sec.name, bg, sec, bg.policies, map[string]any{"aws:MultiFactorAuthPresent": "true"})...)
-		sims = append(sims, w.readSecret("without-mfa|"+sec.name, bg, sec, bg.policies, map[string]any{"aws:MultiFactorAuthPresent": "false"})...)
+		sims = append(sims, w.readSecret("with-mfa|"+sec.name, bg, sec, bg.policies, in(home, map[string]any{"aws:MultiFactorAuthPresent": "true"}))...)
+		sims = append(sims, w.readSecret("without-mfa|"+sec.name, bg, sec, bg.policies, in(home, map[string]any{"aws:MultiFactorAuthPresent": "false"}))...)
 	}
 	sec := w.secrets[0]
 	sims = append(sims, w.sim("break-glass writes", call{principal: bg.arn, action: "secretsmanager:PutSecretValue", resource: sec.arn,
-		identity: bg.policies, resPolicy: sec.policy, context: withTags(w.principalContext(bg), "aws:ResourceTag/", sec.tags)}.withMFA()))
+		identity: bg.policies, resPolicy: sec.policy, context: withTags(in(home, w.principalContext(bg)), "aws:ResourceTag/", sec.tags)}.withMFA()))
+	// A secret in another region, on the account's default key: no read
+	// rule watches there.
+	elsewhere := "arn:aws:secretsmanager:ap-southeast-2:" + w.cfg.Account + ":secret:other/app/key-AbCdEf"
+	sims = append(sims, w.sim("break-glass reads in a region without a read rule", call{principal: bg.arn, action: "secretsmanager:GetSecretValue",
+		resource: elsewhere, identity: bg.policies, context: in("ap-southeast-2", w.principalContext(bg))}.withMFA()))
 	res := simulate(t, sims)
 	for id, want := range map[string]string{
 		"alice with fresh MFA": "Allowed", "bob with fresh MFA": "Allowed",
 		"alice without MFA": "ImplicitlyDenied", "alice with MFA false": "ImplicitlyDenied",
 		"alice with stale MFA": "ImplicitlyDenied", "mallory with fresh MFA": "ImplicitlyDenied",
+		"alice through the global endpoint (us-east-1, an alert region)": "Allowed",
+		"alice through a region without an alert rule":                   "ImplicitlyDenied",
 		"break-glass writes": "ExplicitlyDenied",
+		"break-glass reads in a region without a read rule": "ExplicitlyDenied",
 	} {
 		if res[id] != want {
 			t.Errorf("%s: %s, want %s", id, res[id], want)

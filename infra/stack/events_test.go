@@ -194,53 +194,66 @@ func TestMatcherOnThePublishedAssumeRolePattern(t *testing.T) {
 
 // The break-glass rules fire on the records of the break-glass role and
 // on no other. Each case names the role after one in the real records.
+// EventBridge gives a rule only the events of its own region, so a
+// record reaches the rules of the alert stack of its awsRegion alone.
 func TestBreakGlassRulesFireOnlyOnTheRole(t *testing.T) {
 	records := trailRecords(t)
 	base, err := config.Load("../config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The regions of the records: us-east-1, us-east-2 and us-west-2.
+	all := []string{"us-east-1", "us-east-2", "us-west-2"}
 	for _, tc := range []struct {
-		name, path, role string
-		assumed, read    []string // records the rules must fire on, file#n
+		name, region, path, role string
+		alertRegions             []string
+		assumed, read            []string // records the rules must fire on, file#n
 	}{
-		{name: "the sample role appears in no record", path: "/", role: "secretgate-break-glass"},
-		{name: "AssumeRole, seen from both accounts", path: "/", role: "EC2-dev",
+		{name: "the sample role appears in no record", region: "us-east-1", alertRegions: all, path: "/", role: "secretgate-break-glass"},
+		{name: "AssumeRole, seen from both accounts", region: "us-east-1", alertRegions: all, path: "/", role: "EC2-dev",
 			assumed: []string{"sts-AssumeRole-with-MFA-crossaccount.json#0", "sts-AssumeRole-with-MFA-crossaccount.json#1"}},
-		{name: "a denied secret read by an SSO role", path: "/aws-reserved/sso.amazonaws.com/us-west-2/", role: "AWSReservedSSO_ExampleAdmin_0123456789abcdef",
+		{name: "AssumeRole in a region without a rule (the trust policy refuses it there)", region: "us-east-1", alertRegions: []string{"us-east-1"},
+			path: "/", role: "EC2-dev"},
+		{name: "a denied secret read by an SSO role", region: "us-west-2", alertRegions: all, path: "/aws-reserved/sso.amazonaws.com/us-west-2/", role: "AWSReservedSSO_ExampleAdmin_0123456789abcdef",
 			read: []string{"secretsmanager-GetSecretValue-AccessDenied.json#0"}},
-		{name: "a parameter read by an SSO role", path: "/aws-reserved/sso.amazonaws.com/us-west-2/", role: "SampleRole",
+		{name: "a parameter read by an SSO role", region: "us-west-2", alertRegions: all, path: "/aws-reserved/sso.amazonaws.com/us-west-2/", role: "SampleRole",
 			read: []string{"ssm-GetParameter-WithDecryption.json#0"}},
-		{name: "secret reads, not the KMS call behind them (synthetic records)", path: "/", role: "example-app-role",
+		{name: "a read outside the deploy region reaches no read rule (the role may not read there)", region: "us-east-1", alertRegions: all,
+			path: "/aws-reserved/sso.amazonaws.com/us-west-2/", role: "SampleRole"},
+		{name: "secret reads, not the KMS call behind them (synthetic records)", region: "us-east-1", alertRegions: all, path: "/", role: "example-app-role",
 			read: []string{"derived-secretsmanager-rotation-lifecycle.json#6", "derived-secretsmanager-rotation-lifecycle.json#14"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := *base
-			cfg.Account, cfg.Region, cfg.AlertRegions = "123456789012", "us-east-1", []string{"us-east-1"}
+			cfg.Account, cfg.Region, cfg.AlertRegions = "123456789012", tc.region, tc.alertRegions
 			cfg.BreakGlass.Path, cfg.BreakGlass.Role = tc.path, tc.role
 			s, err := synthesise(&cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, rules := resources(s.templates["secretgate-alerts-us-east-1"], "AWS::Events::Rule")
-			for _, rule := range rules {
-				var want []string
-				switch props(rule)["Name"] {
-				case RuleBreakGlassAssumed:
-					want = tc.assumed
-				case RuleBreakGlassRead:
-					want = tc.read
-				default:
-					t.Fatalf("unexpected rule %v", props(rule)["Name"])
+			fired := map[string][]string{}
+			for _, region := range cfg.AlertRegions {
+				_, rules := resources(s.templates["secretgate-alerts-"+region], "AWS::Events::Rule")
+				if len(rules) == 0 {
+					t.Fatalf("%s: no rules", region)
 				}
-				var fired []string
-				for _, r := range records {
-					if delivered(rule, r.data) {
-						fired = append(fired, fmt.Sprintf("%s#%d", r.file, r.n))
+				for _, rule := range rules {
+					name := fmt.Sprint(props(rule)["Name"])
+					if name != RuleBreakGlassAssumed && name != RuleBreakGlassRead {
+						t.Fatalf("unexpected rule %s", name)
+					}
+					for _, r := range records {
+						if r.data["awsRegion"] == region && delivered(rule, r.data) {
+							fired[name] = append(fired[name], fmt.Sprintf("%s#%d", r.file, r.n))
+						}
 					}
 				}
-				if !slices.Equal(fired, want) {
-					t.Errorf("%s fired on %v, want %v", props(rule)["Name"], fired, want)
+			}
+			for name, want := range map[string][]string{RuleBreakGlassAssumed: tc.assumed, RuleBreakGlassRead: tc.read} {
+				want = slices.Sorted(slices.Values(want))
+				slices.Sort(fired[name])
+				if !slices.Equal(fired[name], want) {
+					t.Errorf("%s fired on %v, want %v", name, fired[name], want)
 				}
 			}
 		})

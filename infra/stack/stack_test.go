@@ -258,6 +258,7 @@ func TestBreakGlassNeedsFreshMFAForAnHour(t *testing.T) {
 					"Bool":            map[string]any{"aws:MultiFactorAuthPresent": "true"},
 					"NumericLessThan": map[string]any{"aws:MultiFactorAuthAge": "900"},
 					"ArnEquals":       map[string]any{"aws:PrincipalArn": []any{"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/bob"}},
+					"StringEquals":    map[string]any{"aws:RequestedRegion": []any{"eu-west-1", "us-east-1"}},
 				},
 			}}},
 		})

@@ -460,6 +460,12 @@ func TestTagChangesAndKeyDutiesSimulated(t *testing.T) {
 				identity: everything, resPolicy: sec.key.policy, context: kmsCtx(c.who)}))
 			want[id] = c.want
 		}
+		for _, who := range []*role{admin, provisioner} {
+			id := who.name + " grants the use of the key of " + sec.name
+			sims = append(sims, w.sim(id, call{principal: who.arn, action: "kms:CreateGrant", resource: sec.key.arn,
+				identity: everything, resPolicy: sec.key.policy, context: map[string]any{"aws:PrincipalArn": who.arn}}))
+			want[id] = "ImplicitlyDenied"
+		}
 		id = "administrator schedules deletion of the key of " + sec.name
 		sims = append(sims, w.sim(id, call{principal: admin.arn, action: "kms:ScheduleKeyDeletion", resource: sec.key.arn,
 			identity: everything, resPolicy: sec.key.policy, context: map[string]any{"aws:PrincipalArn": admin.arn}}))

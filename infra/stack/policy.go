@@ -58,9 +58,11 @@ func service(name string) doc { return doc{"Service": name} }
 // strs is a list of strings as a JSON value.
 func strs(s ...string) []string { return s }
 
-// The actions of a key administrator: managing, never using.
+// The actions of a key administrator: managing, never using. Not
+// kms:Create*, which holds kms:CreateGrant: a grant would let whoever
+// the administrator names use the key.
 var keyAdminActions = strs(
-	"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+	"kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
 	"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
 	"kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
 )

@@ -70,7 +70,8 @@ func TestKeyPoliciesSeparateDuties(t *testing.T) {
 				t.Errorf("%s/%s: administrators %v, want %v", env, id, got, managers)
 			}
 			for _, a := range list(admin["Action"]) {
-				if slices.Contains(keyUseActions, a) || strings.HasPrefix(a, "kms:GenerateDataKey") || a == "kms:*" {
+				if slices.Contains(keyUseActions, a) || strings.HasPrefix(a, "kms:GenerateDataKey") || a == "kms:*" ||
+					a == "kms:Create*" || a == "kms:CreateGrant" {
 					t.Errorf("%s/%s: administrators may %s", env, id, a)
 				}
 			}

@@ -54,8 +54,12 @@ func Build(app awscdk.App, cfg *config.Config, assets Assets) *Stacks {
 			continue // CloudFormation refuses a stack without resources
 		}
 		s.Envs[env] = environment(newStack(app, cfg, config.EnvStack(env), cfg.Region), cfg, env, assets)
+		// Its service roles have the guardrail as their boundary and its
+		// key policies name the break-glass role: both must exist first.
+		s.Envs[env].AddDependency(s.Access, jsii.String("the guardrail and the break-glass role"))
 	}
 	s.Gate = gate(newStack(app, cfg, "secretgate-gate", cfg.Region), cfg, assets)
+	s.Gate.AddDependency(s.Alerts[cfg.Region], jsii.String("the alerts topic the gate publishes to"))
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -25,6 +26,27 @@ func TestEveryStackIsSynthesised(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("stacks = %v, want %v", got, want)
+	}
+}
+
+// Stacks that name another stack's resources deploy after it, also when
+// deployed one by one (cdk deploy STACK deploys its dependencies first).
+func TestStacksDeployAfterWhatTheyName(t *testing.T) {
+	s := sampleSynth(t)
+	deps := func(st interface{ Dependencies() *[]awscdk.Stack }) []string {
+		var out []string
+		for _, d := range *st.Dependencies() {
+			out = append(out, *d.StackName())
+		}
+		return out
+	}
+	for env, st := range s.stacks.Envs {
+		if got := deps(st); !slices.Contains(got, "secretgate-access") {
+			t.Errorf("%s depends on %v, want secretgate-access (guardrail, break-glass role)", env, got)
+		}
+	}
+	if got := deps(s.stacks.Gate); !slices.Contains(got, "secretgate-alerts-"+s.cfg.Region) {
+		t.Errorf("gate depends on %v, want the alerts stack of %s", got, s.cfg.Region)
 	}
 }
 

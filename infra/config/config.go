@@ -43,6 +43,7 @@ type Config struct {
 	Teams      []Team     `yaml:"teams"`
 
 	file string
+	root *yaml.Node // the document, for the lines of settings in errors
 }
 
 // BreakGlass is the emergency role.
@@ -161,13 +162,22 @@ func Parse(file string, data []byte) (*Config, error) {
 		if errors.As(err, &fe) {
 			return nil, fmt.Errorf("%s:%d: %s", file, fe.line, fe.msg)
 		}
+		msg := err.Error()
 		var te *yaml.TypeError
 		if errors.As(err, &te) && len(te.Errors) > 0 {
-			return nil, fmt.Errorf("%s: %s", file, te.Errors[0])
+			msg = te.Errors[0]
 		}
-		return nil, fmt.Errorf("%s: %w", file, err)
+		// yaml's "line N: ..." as file:N.
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			return nil, fmt.Errorf("%s:%s: %s", file, m[1], m[2])
+		}
+		return nil, fmt.Errorf("%s: %s", file, msg)
 	}
 	c.file = file
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err == nil && len(root.Content) > 0 {
+		c.root = root.Content[0]
+	}
 	c.defaults()
 	if err := c.check(); err != nil {
 		return nil, err
@@ -222,6 +232,32 @@ func (c *Config) defaults() {
 	}
 }
 
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line ([0-9]+): (.*)$`)
+
+// errKey is an error about the setting at a dotted path of top-level
+// keys ("breakGlass.maxMFAAge"), at its line, or at its nearest present
+// parent's line (line 1 when none is present).
+func (c *Config) errKey(path string, format string, args ...any) error {
+	line, n := 1, c.root
+	for _, k := range strings.Split(path, ".") {
+		if n == nil || n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				line, next = n.Content[i].Line, n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return c.errAt(line, format, args...)
+}
+
 // errAt is an error at a line of the file.
 func (c *Config) errAt(line int, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %s", c.file, line, fmt.Sprintf(format, args...))
@@ -230,31 +266,31 @@ func (c *Config) errAt(line int, format string, args ...any) error {
 func (c *Config) check() error {
 	switch {
 	case !regexp.MustCompile(`^[0-9]{12}$`).MatchString(c.Account):
-		return fmt.Errorf("%s: account must be 12 digits, got %q", c.file, c.Account)
+		return c.errKey("account", "account must be 12 digits, got %q", c.Account)
 	case c.Region == "":
-		return fmt.Errorf("%s: region is required", c.file)
+		return c.errKey("region", "region is required")
 	case len(c.Environments) == 0:
-		return fmt.Errorf("%s: environments is required", c.file)
+		return c.errKey("environments", "environments is required")
 	case c.Provisioner == "":
-		return fmt.Errorf("%s: provisioner (the deploying role's name) is required", c.file)
+		return c.errKey("provisioner", "provisioner (the deploying role's name) is required")
 	case len(c.KeyAdmins) == 0:
-		return fmt.Errorf("%s: keyAdmins is required: someone must be able to manage the keys", c.file)
+		return c.errKey("keyAdmins", "keyAdmins is required: someone must be able to manage the keys")
 	case slices.Contains(c.KeyAdmins, c.Provisioner):
-		return fmt.Errorf("%s: keyAdmins must not include the provisioner %q", c.file, c.Provisioner)
+		return c.errKey("keyAdmins", "keyAdmins must not include the provisioner %q", c.Provisioner)
 	case c.BreakGlass.Role == "" || len(c.BreakGlass.People) == 0:
-		return fmt.Errorf("%s: breakGlass needs a role and the people who may assume it", c.file)
+		return c.errKey("breakGlass", "breakGlass needs a role and the people who may assume it")
 	case !strings.HasPrefix(c.BreakGlass.Path, "/") || !strings.HasSuffix(c.BreakGlass.Path, "/"):
-		return fmt.Errorf("%s: breakGlass.path must start and end with /, got %q", c.file, c.BreakGlass.Path)
+		return c.errKey("breakGlass.path", "breakGlass.path must start and end with /, got %q", c.BreakGlass.Path)
 	case c.BreakGlass.MaxMFAAge < 60 || c.BreakGlass.MaxMFAAge > 3600:
-		return fmt.Errorf("%s: breakGlass.maxMFAAge must be 60-3600 seconds, got %d", c.file, c.BreakGlass.MaxMFAAge)
+		return c.errKey("breakGlass.maxMFAAge", "breakGlass.maxMFAAge must be 60-3600 seconds, got %d", c.BreakGlass.MaxMFAAge)
 	case c.Gate.StoreSecret == "":
-		return fmt.Errorf("%s: gate.storeSecret is required: the secret holding the gate's {\"dsn\": \"postgres://…\"}", c.file)
+		return c.errKey("gate.storeSecret", "gate.storeSecret is required: the secret holding the gate's {\"dsn\": \"postgres://…\"}")
 	case c.Arch != "arm64" && c.Arch != "x86_64":
-		return fmt.Errorf("%s: arch must be arm64 or x86_64, got %q", c.file, c.Arch)
+		return c.errKey("arch", "arch must be arm64 or x86_64, got %q", c.Arch)
 	}
 	for _, e := range c.Environments {
 		if !name.MatchString(e) {
-			return fmt.Errorf("%s: environment %q: names are lower case letters, digits and dashes", c.file, e)
+			return c.errKey("environments", "environment %q: names are lower case letters, digits and dashes", e)
 		}
 	}
 	if err := c.checkRotator(); err != nil {
@@ -313,7 +349,7 @@ func (c *Config) checkRotator() error {
 					return c.errAt(it.Line, "item %q: type %s is rotated by cmd/rotator, which needs rotator.keysURL and rotator.adminSecret", it.Name, it.Type)
 				}
 				if !strings.HasPrefix(c.Rotator.KeysURL, "https://") {
-					return fmt.Errorf("%s: rotator.keysURL must be https://, got %q", c.file, c.Rotator.KeysURL)
+					return c.errKey("rotator.keysURL", "rotator.keysURL must be https://, got %q", c.Rotator.KeysURL)
 				}
 				return nil
 			}

@@ -76,12 +76,18 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 		{"unknown environment", "environments: [staging, production]", "environments: [staging, prod]", `x.yaml:52: service "ledger": environment "prod" is not in environments`},
 		{"certificate shared across environments", "checkout.{env}.example.com", "checkout.example.com", `x.yaml:48: item "tls": service "checkout" runs in 3 environments: the domain needs {env}`},
 		{"bad rotation", "rotateDays: 30", "rotateDays: 400", `x.yaml:36: item "stripe-api-key": rotateDays must be 1-365, got 400`},
-		{"admin is provisioner", "keyAdmins: [secretgate-key-admin]", "keyAdmins: [secretgate-provisioner]", `x.yaml: keyAdmins must not include the provisioner`},
+		{"admin is provisioner", "keyAdmins: [secretgate-key-admin]", "keyAdmins: [secretgate-provisioner]", `x.yaml:14: keyAdmins must not include the provisioner`},
 		{"reserved name", "      - name: mailer", "      - name: rds-master", `x.yaml:61: service "rds-master": the name is reserved`},
-		{"not yaml", "teams:", "teams: [", "x.yaml: yaml: line"},
-		{"gate without its store", "  storeSecret: gate/gatekeeper/store", "  storeSecret: \"\"", "x.yaml: gate.storeSecret is required"},
+		{"not yaml", "teams:", "teams: [", "x.yaml:31: did not find expected node content"},
+		{"gate without its store", "  storeSecret: gate/gatekeeper/store", "  storeSecret: \"\"", "x.yaml:25: gate.storeSecret is required"},
 		{"rotator without its API", "  keysURL: https://keys.example.com/v1\n", "", `x.yaml:35: item "stripe-api-key": type api-key is rotated by cmd/rotator, which needs rotator.keysURL`},
-		{"rotator over plain HTTP", "https://keys.example.com", "http://keys.example.com", `x.yaml: rotator.keysURL must be https://`},
+		{"bad account", `account: "111122223333"`, `account: "11112222"`, `x.yaml:4: account must be 12 digits`},
+		{"bad environment name", "environments: [dev, staging, production]", "environments: [dev, Staging, production]", `x.yaml:9: environment "Staging": names are`},
+		{"MFA age too long", "maxMFAAge: 900", "maxMFAAge: 7200", `x.yaml:20: breakGlass.maxMFAAge must be 60-3600 seconds`},
+		{"bad arch", "arch: arm64", "arch: amd64", `x.yaml:16: arch must be arm64 or x86_64`},
+		{"missing region: the top of the file", "region: eu-west-1\n", "", `x.yaml:1: region is required`},
+		{"wrong type", "retentionDays: 400", "retentionDays: forever", `x.yaml:23: cannot unmarshal`},
+		{"rotator over plain HTTP", "https://keys.example.com", "http://keys.example.com", `x.yaml:29: rotator.keysURL must be https://`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := string(base)

@@ -134,6 +134,20 @@ func expectedSecrets(cfg *config.Config, env string) map[string]string {
 	return out
 }
 
+// rotateDays is the configured interval of each secret in env.
+func rotateDays(cfg *config.Config, env string) map[string]int {
+	out := map[string]int{}
+	for _, d := range cfg.In(env) {
+		for _, it := range d.Service.Items {
+			out[config.SecretName(env, d.Service.Name, it.Name)] = it.RotateDays
+			if it.Type == config.Database {
+				out[config.SecretName(env, config.MasterOwner, d.Service.Name+"-"+it.Name)] = it.RotateDays
+			}
+		}
+	}
+	return out
+}
+
 func TestEverySecretIsOnItsTeamKeyWithARotation(t *testing.T) {
 	s := sampleSynth(t)
 	for env, tpl := range envTemplates(s) {
@@ -180,8 +194,8 @@ func TestEverySecretIsOnItsTeamKeyWithARotation(t *testing.T) {
 				continue
 			}
 			r := found[0]
-			if r["RotationRules"].(map[string]any)["AutomaticallyAfterDays"] == nil {
-				t.Errorf("%s: %s rotation has no interval", env, name)
+			if got, want := r["RotationRules"].(map[string]any)["AutomaticallyAfterDays"], rotateDays(s.cfg, env)[name]; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: %s rotates after %v days, want the configured %d", env, name, got, want)
 			}
 			switch rotation {
 			case "lambda":

@@ -97,13 +97,20 @@ func Run(ctx context.Context, src Source, r *Report, w Window) (*Table, error) {
 		}
 	}
 	if r.Missing != nil {
-		rows = fillDays(rows, w, r.Missing)
+		rows = FillDays(rows, w, r.Missing, now())
 	}
 	return &Table{Report: r, Window: w, Columns: r.Columns, Rows: rows}, nil
 }
 
-// fillDays adds a row for each day of w that has none, keeping day order.
-func fillDays(rows [][]string, w Window, missing []string) [][]string {
+// now is the clock Run gives FillDays.
+var now = time.Now
+
+// FillDays adds a row for each day of w that has none: the day, then
+// missing. The first column of rows is a day (YYYY-MM-DD); the result is
+// in day order.
+// Days that have not begun by now are not missing anything: a report of
+// the week under way ends with today (or its last row).
+func FillDays(rows [][]string, w Window, missing []string, now time.Time) [][]string {
 	have := make(map[string][]string, len(rows))
 	for _, row := range rows {
 		have[row[0]] = row
@@ -115,7 +122,9 @@ func fillDays(rows [][]string, w Window, missing []string) [][]string {
 			out = append(out, row)
 			continue
 		}
-		out = append(out, append([]string{day}, missing...))
+		if !d.After(now) {
+			out = append(out, append([]string{day}, missing...))
+		}
 	}
 	return out
 }

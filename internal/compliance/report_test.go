@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +320,28 @@ func TestOutsideReaders(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestFillDaysEndsWithToday(t *testing.T) {
+	w, _ := Week("2026-W49") // Monday 2026-11-30 to Sunday 2026-12-06
+	rows := [][]string{{"2026-12-01", "7"}}
+	tests := []struct {
+		now  time.Time
+		want []string
+	}{
+		{time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC), []string{"2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"}},
+		{time.Date(2026, 12, 3, 16, 0, 0, 0, time.UTC), []string{"2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03"}},
+		{time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), []string{"2026-11-30", "2026-12-01"}},
+		{time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), []string{"2026-12-01"}}, // a clock behind the data
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, r := range FillDays(rows, w, []string{"0"}, tt.now) {
+			got = append(got, r[0])
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("now %s: days %v, want %v", tt.now.Format(time.RFC3339), got, tt.want)
+		}
 	}
 }

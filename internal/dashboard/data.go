@@ -319,26 +319,18 @@ func (d *Data) SecretDaily(ctx context.Context, secret string, w compliance.Wind
 		return nil, fmt.Errorf("reading the secret's events: %w", err)
 	}
 	defer rows.Close()
-	have := map[string][]string{}
+	var days [][]string
 	for rows.Next() {
 		var day string
 		var reads, denied int
 		if err := rows.Scan(&day, &reads, &denied); err != nil {
 			return nil, fmt.Errorf("reading the secret's events: %w", err)
 		}
-		have[day] = []string{day, fmt.Sprint(reads), fmt.Sprint(denied)}
+		days = append(days, []string{day, fmt.Sprint(reads), fmt.Sprint(denied)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	t := &compliance.Table{Report: compliance.Daily, Window: w, Columns: compliance.Daily.Columns}
-	for day := w.From; day.Before(w.To); day = day.AddDate(0, 0, 1) {
-		k := day.Format("2006-01-02")
-		if r, ok := have[k]; ok {
-			t.Rows = append(t.Rows, r)
-		} else {
-			t.Rows = append(t.Rows, []string{k, "0", "0"})
-		}
-	}
-	return t, nil
+	return &compliance.Table{Report: compliance.Daily, Window: w, Columns: compliance.Daily.Columns,
+		Rows: compliance.FillDays(days, w, compliance.Daily.Missing, time.Now())}, nil
 }

@@ -485,3 +485,62 @@ func TestTagChangesAndKeyDutiesSimulated(t *testing.T) {
 	}
 	t.Logf("simulated %d requests", len(sims))
 }
+
+// The key policy grants services Decrypt by role, not only by tags: a
+// principal that is not the service's role but carries its tags (a
+// tagged human role, an SSO session whose attributes become tags) and
+// an identity policy that allows everything decrypts none of its
+// secrets or parameters; the service's own role still does.
+func TestKeyTrustsServiceRolesNotTagsSimulated(t *testing.T) {
+	s := sampleSynth(t)
+	w := buildWorld(t, s)
+	everything := map[string]any{"admin": policy(allow("Everything", strs("*"), "*", nil))}
+	var sims []sim
+	want := map[string]string{}
+	for _, r := range w.services() {
+		impostors := []*role{
+			{name: "ops-" + r.tags[config.TagService], arn: w.cfg.RoleARN("ops-" + r.tags[config.TagService]), tags: r.tags},
+			{name: "AWSReservedSSO_Admin_0123456789abcdef", arn: w.cfg.RoleARN("aws-reserved/sso.amazonaws.com/" + w.cfg.Region + "/AWSReservedSSO_Admin_0123456789abcdef"), tags: r.tags},
+			// Same name under another path: a different ARN.
+			{name: r.name, arn: w.cfg.RoleARN("other/" + r.name), tags: r.tags},
+		}
+		for _, sec := range w.secrets {
+			if sec.tags[config.TagService] != r.tags[config.TagService] || sec.tags[config.TagEnvironment] != r.tags[config.TagEnvironment] {
+				continue
+			}
+			id := "service " + r.name + "|" + sec.name
+			sims = append(sims, w.readSecret(id, r, sec, r.policies, nil)...)
+			want[id+"|sm"], want[id+"|kms"] = "Allowed", "Allowed"
+			param := w.cfg.ARN("ssm", w.cfg.Region, "parameter/"+sec.tags[config.TagEnvironment]+"/"+sec.tags[config.TagService]+"/some-config")
+			ssmDecrypt := func(id string, who *role, identity map[string]any, boundary any) {
+				ctx := withTags(w.principalContext(who), "", map[string]string{
+					"kms:ViaService": "ssm." + w.cfg.Region + ".amazonaws.com", "kms:CallerAccount": w.cfg.Account,
+					"kms:EncryptionContext:PARAMETER_ARN": param,
+				})
+				sims = append(sims, w.sim(id, call{principal: who.arn, action: "kms:Decrypt", resource: sec.key.arn, identity: identity,
+					boundary: boundary, resPolicy: sec.key.policy, context: withTags(ctx, "aws:ResourceTag/", sec.key.tags)}))
+			}
+			id = "service " + r.name + " parameter|" + sec.name
+			ssmDecrypt(id, r, r.policies, w.guardrail)
+			want[id] = "Allowed"
+			for _, imp := range impostors {
+				id := "impostor " + imp.arn + "|" + sec.name
+				sims = append(sims, w.readSecret(id, imp, sec, everything, nil)...)
+				want[id+"|kms"] = "ImplicitlyDenied"
+				id = "impostor " + imp.arn + " parameter|" + sec.name
+				ssmDecrypt(id, imp, everything, nil)
+				want[id] = "ImplicitlyDenied"
+			}
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no service owns a secret")
+	}
+	res := simulate(t, sims)
+	for id, w := range want {
+		if res[id] != w {
+			t.Errorf("%s: %s, want %s", id, res[id], w)
+		}
+	}
+	t.Logf("simulated %d requests", len(sims))
+}

@@ -67,6 +67,10 @@ func teamKey(st awscdk.Stack, cfg *config.Config, env, team string) awskms.CfnKe
 	managers := append(slices.Clone(admins), provisioner)
 	secretPrefix := cfg.ARN("secretsmanager", cfg.Region, "secret:"+env+"/")
 	paramPrefix := cfg.ARN("ssm", cfg.Region, "parameter/"+env+"/")
+	// The tags alone do not make a service: the caller must also be the
+	// role serviceRole creates for the service its tag names (a tagged
+	// human role or SSO session is not).
+	serviceRoleOfTag := cfg.RoleARN(config.ServiceRole(env, "${aws:PrincipalTag/"+config.TagService+"}"))
 	pol := policy(
 		withPrincipal(allow("KeyAdministration", keyAdminActions, "*", nil), aws(managers...)),
 		withPrincipal(deny("AdministratorsNeverUseTheKey", keyUseActions, "*", cond{
@@ -82,11 +86,13 @@ func teamKey(st awscdk.Stack, cfg *config.Config, env, team string) awskms.CfnKe
 			"StringEquals": {"kms:ViaService": sm, "kms:CallerAccount": cfg.Account,
 				"aws:PrincipalTag/" + config.TagEnvironment: env, "aws:PrincipalTag/" + config.TagTeam: team},
 			"StringLike": {"kms:EncryptionContext:SecretARN": secretPrefix + "${aws:PrincipalTag/" + config.TagService + "}/*"},
+			"ArnEquals":  {"aws:PrincipalArn": serviceRoleOfTag},
 		}), aws(root)),
 		withPrincipal(allow("ServicesDecryptTheirOwnParameters", strs("kms:Decrypt"), "*", cond{
 			"StringEquals": {"kms:ViaService": ssm, "kms:CallerAccount": cfg.Account,
 				"aws:PrincipalTag/" + config.TagEnvironment: env, "aws:PrincipalTag/" + config.TagTeam: team},
 			"StringLike": {"kms:EncryptionContext:PARAMETER_ARN": paramPrefix + "${aws:PrincipalTag/" + config.TagService + "}/*"},
+			"ArnEquals":  {"aws:PrincipalArn": serviceRoleOfTag},
 		}), aws(root)),
 		withPrincipal(allow("ProvisionerEncryptsButNeverDecrypts", strs("kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"), "*", cond{
 			"StringEquals": {"kms:ViaService": strs(sm, ssm)},

@@ -112,6 +112,12 @@ func TestKeyPoliciesSeparateDuties(t *testing.T) {
 			if want := cfg.ARN("secretsmanager", cfg.Region, "secret:"+env+"/${aws:PrincipalTag/service}/*"); ctx != want {
 				t.Errorf("%s/%s: services decrypt secrets %v, want %s", env, id, ctx, want)
 			}
+			for _, name := range []string{"ServicesDecryptTheirOwnSecrets", "ServicesDecryptTheirOwnParameters"} {
+				arn, _ := sid[name]["Condition"].(map[string]any)["ArnEquals"].(map[string]any)["aws:PrincipalArn"]
+				if want := cfg.RoleARN(config.ServiceRole(env, "${aws:PrincipalTag/service}")); arn != want {
+					t.Errorf("%s/%s: %s is granted to %v, want only the service's role %s", env, id, name, arn, want)
+				}
+			}
 		}
 	}
 }

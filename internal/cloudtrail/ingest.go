@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -244,26 +243,34 @@ var walLimit int64 = 128 << 20
 // database on a connection of its own, so that the writer does not wait
 // for those copies and their fsyncs (see write).
 type checkpointer struct {
-	wal   string             // the WAL's path
-	kicks chan chan struct{} // nil: a checkpoint after a commit; else closed once done
-	done  chan struct{}
+	kicks  chan chan struct{} // nil: a checkpoint after a commit; else closed once done
+	done   chan struct{}
+	frames atomic.Int64 // in the WAL at the last checkpoint
+	limit  int64        // walLimit in frames
 }
 
-func (d *DB) checkpointer(ctx context.Context) *checkpointer {
-	c := &checkpointer{wal: d.path + "-wal", kicks: make(chan chan struct{}, 1), done: make(chan struct{})}
+func (d *DB) checkpointer(ctx context.Context) (*checkpointer, error) {
+	var page int64
+	if err := d.db.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&page); err != nil {
+		return nil, err
+	}
+	c := &checkpointer{kicks: make(chan chan struct{}, 1), done: make(chan struct{}), limit: walLimit / max(page, 512)}
 	go func() {
 		defer close(c.done)
 		for reply := range c.kicks {
 			// A passive checkpoint copies what is committed without
 			// blocking the writer. An error here (the database busy,
 			// ctx ended) only leaves the copy to the next one.
-			d.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+			var busy, frames, copied int64
+			if err := d.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err == nil {
+				c.frames.Store(frames)
+			}
 			if reply != nil {
 				close(reply)
 			}
 		}
 	}()
-	return c
+	return c, nil
 }
 
 // kick asks for a checkpoint after a commit; kicks that come while one is
@@ -279,14 +286,16 @@ func (c *checkpointer) kick() {
 // starts again from its beginning only when a write transaction begins
 // after a checkpoint has copied all of it, which a writer that never waits
 // does not let happen. Past walLimit, bound waits for a checkpoint made
-// after the last commit, before the writer's next transaction.
+// after the last commit, before the writer's next transaction. (The size
+// of the WAL file would not do to tell: it stays at the most it reached.)
 func (c *checkpointer) bound() {
-	if fi, err := os.Stat(c.wal); err != nil || fi.Size() < walLimit {
+	if c.frames.Load() < c.limit {
 		return
 	}
 	reply := make(chan struct{})
 	c.kicks <- reply
 	<-reply
+	c.frames.Store(0) // the next transaction starts the WAL again
 }
 
 // stop waits for the checkpoint under way, if any.
@@ -364,7 +373,10 @@ func (d *DB) write(ctx context.Context, batches <-chan *batch, txRows int, done 
 			err = rerr
 		}
 	}()
-	ck := d.checkpointer(ctx)
+	ck, err := d.checkpointer(ctx)
+	if err != nil {
+		return false, err
+	}
 	defer ck.stop()
 	manySQL, oneSQL := insertSQL(rowsPerInsert), insertSQL(1)
 	fileIDs := make(map[string]int64) // of the paths this ingest met

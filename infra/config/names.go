@@ -10,8 +10,18 @@ const (
 	TagTeam        = "team"
 )
 
-// ABACTags are the tags only the provisioner may set or change.
+// ABACTags are the access tags: every secret, key and service role has
+// all three.
 var ABACTags = []string{TagService, TagEnvironment, TagTeam}
+
+// TagRotation is a secret's rotation (config.Rotation): the rotator may
+// rotate only the secrets it marks rotator-lambda.
+const TagRotation = "secretgate:rotation"
+
+// ProvisionerTags are the tags only the provisioner may set or change:
+// the access tags, and the rotation tag, which decides what the rotator
+// may touch.
+var ProvisionerTags = []string{TagService, TagEnvironment, TagTeam, TagRotation}
 
 // MasterOwner is the owner a database's master login is named and tagged
 // for: not a service, so no service role reads it.

@@ -64,10 +64,11 @@ func access(st awscdk.Stack, cfg *config.Config) awscdk.Stack {
 }
 
 // guardrail is the boundary of service and rotation roles: everything an
-// identity policy grants, except changing the access tags, creating
-// untagged secrets, tagging sessions and changing resource or key policies.
+// identity policy grants, except changing the access and rotation tags,
+// creating untagged secrets, tagging sessions and changing resource or
+// key policies.
 func guardrail() doc {
-	tagged := cond{"ForAnyValue:StringEquals": {"aws:TagKeys": config.ABACTags}}
+	tagged := cond{"ForAnyValue:StringEquals": {"aws:TagKeys": config.ProvisionerTags}}
 	statements := []doc{
 		allow("CeilingIsTheIdentityPolicy", strs("*"), "*", nil),
 		deny("NoAccessTagChanges", strs(

@@ -416,7 +416,7 @@ func TestTagChangesAndKeyDutiesSimulated(t *testing.T) {
 				continue
 			}
 			for _, op := range []string{"TagResource", "UntagResource"} {
-				for _, key := range config.ABACTags {
+				for _, key := range config.ProvisionerTags {
 					id := fmt.Sprintf("%s %s %s on %s", r.name, op, key, sec.name)
 					ctx := withTags(w.principalContext(r), "aws:ResourceTag/", sec.tags)
 					ctx["aws:TagKeys"] = []string{key}
@@ -440,13 +440,32 @@ func TestTagChangesAndKeyDutiesSimulated(t *testing.T) {
 			want[id] = "ExplicitlyDenied"
 		}
 	}
+	// Someone with no boundary and an allow-all policy (an operator, a
+	// CI role): only the secret's resource policy stands in the way.
+	operator := &role{name: "ops-admin", arn: w.cfg.RoleARN("ops-admin"), tags: map[string]string{}}
 	for _, sec := range w.secrets {
-		id := "provisioner retags " + sec.name
-		ctx := withTags(map[string]any{"aws:PrincipalArn": provisioner.arn, "aws:PrincipalAccount": w.cfg.Account,
-			"aws:TagKeys": []string{config.TagService}, "aws:RequestTag/service": "other"}, "aws:ResourceTag/", sec.tags)
-		sims = append(sims, w.sim(id, call{principal: provisioner.arn, action: "secretsmanager:TagResource", resource: sec.arn,
-			identity: everything, resPolicy: sec.policy, context: ctx}))
-		want[id] = "Allowed"
+		for _, key := range config.ProvisionerTags {
+			id := "provisioner retags " + key + " of " + sec.name
+			ctx := withTags(map[string]any{"aws:PrincipalArn": provisioner.arn, "aws:PrincipalAccount": w.cfg.Account,
+				"aws:TagKeys": []string{key}, "aws:RequestTag/" + key: "other"}, "aws:ResourceTag/", sec.tags)
+			sims = append(sims, w.sim(id, call{principal: provisioner.arn, action: "secretsmanager:TagResource", resource: sec.arn,
+				identity: everything, resPolicy: sec.policy, context: ctx}))
+			want[id] = "Allowed"
+			for _, op := range []string{"TagResource", "UntagResource"} {
+				id := "operator " + op + " " + key + " of " + sec.name
+				ctx := withTags(map[string]any{"aws:PrincipalArn": operator.arn, "aws:PrincipalAccount": w.cfg.Account,
+					"aws:TagKeys": []string{key}}, "aws:ResourceTag/", sec.tags)
+				if op == "TagResource" {
+					ctx["aws:RequestTag/"+key] = string(config.RotatorLambda)
+				}
+				sims = append(sims, w.sim(id, call{principal: operator.arn, action: "secretsmanager:" + op, resource: sec.arn,
+					identity: everything, resPolicy: sec.policy, context: ctx}))
+				want[id] = "ExplicitlyDenied"
+			}
+		}
+		if sec.tags[config.TagRotation] == "" {
+			t.Errorf("%s has no %s tag", sec.name, config.TagRotation)
+		}
 		kmsCtx := func(r *role) map[string]any {
 			return map[string]any{"aws:PrincipalArn": r.arn, "kms:ViaService": "secretsmanager." + w.cfg.Region + ".amazonaws.com",
 				"kms:CallerAccount": w.cfg.Account, "kms:EncryptionContext:SecretARN": sec.arn}
@@ -466,7 +485,7 @@ func TestTagChangesAndKeyDutiesSimulated(t *testing.T) {
 				identity: everything, resPolicy: sec.key.policy, context: map[string]any{"aws:PrincipalArn": who.arn}}))
 			want[id] = "ImplicitlyDenied"
 		}
-		id = "administrator schedules deletion of the key of " + sec.name
+		id := "administrator schedules deletion of the key of " + sec.name
 		sims = append(sims, w.sim(id, call{principal: admin.arn, action: "kms:ScheduleKeyDeletion", resource: sec.key.arn,
 			identity: everything, resPolicy: sec.key.policy, context: map[string]any{"aws:PrincipalArn": admin.arn}}))
 		want[id] = "Allowed"

@@ -161,13 +161,13 @@ func serviceRole(st awscdk.Stack, cfg *config.Config, d config.Deployed) {
 	})
 }
 
-// secretResourcePolicy keeps the ABAC tags and the policy itself in the
-// provisioner's hands and the secret in the account.
+// secretResourcePolicy keeps the ABAC and rotation tags and the policy
+// itself in the provisioner's hands and the secret in the account.
 func secretResourcePolicy(cfg *config.Config) doc {
 	provisioner := cfg.RoleARN(cfg.Provisioner)
 	return policy(
-		withPrincipal(deny("OnlyTheProvisionerChangesAccessTags", strs("secretsmanager:TagResource", "secretsmanager:UntagResource"), "*", cond{
-			"ForAnyValue:StringEquals": {"aws:TagKeys": config.ABACTags},
+		withPrincipal(deny("OnlyTheProvisionerChangesAccessAndRotationTags", strs("secretsmanager:TagResource", "secretsmanager:UntagResource"), "*", cond{
+			"ForAnyValue:StringEquals": {"aws:TagKeys": config.ProvisionerTags},
 			"ArnNotEquals":             {"aws:PrincipalArn": provisioner},
 		}), "*"),
 		withPrincipal(deny("OnlyTheProvisionerChangesThisPolicy", strs("secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"), "*", cond{
@@ -191,7 +191,7 @@ func secret(st awscdk.Stack, cfg *config.Config, d config.Deployed, owner, name 
 		KmsKeyId:             key.AttrArn(),
 		GenerateSecretString: gen,
 		Tags: tags(config.TagService, owner, config.TagEnvironment, d.Env, config.TagTeam, d.Team,
-			"secretgate:type", string(it.Type), "secretgate:rotation", string(it.Type.Rotation())),
+			"secretgate:type", string(it.Type), config.TagRotation, string(it.Type.Rotation())),
 	})
 	s.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
 	awssecretsmanager.NewCfnResourcePolicy(st, id("Policy", owner, name), &awssecretsmanager.CfnResourcePolicyProps{
@@ -276,7 +276,7 @@ func rotatorFunction(st awscdk.Stack, cfg *config.Config, env, asset string) (aw
 			allow("RotateThisEnvironmentsRotatorSecrets", strs("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
 				"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"), secrets, cond{"StringEquals": {
 				"aws:ResourceTag/" + config.TagEnvironment: env,
-				"aws:ResourceTag/secretgate:rotation":      string(config.RotatorLambda),
+				"aws:ResourceTag/" + config.TagRotation:    string(config.RotatorLambda),
 			}}),
 			allow("ReadTheKeyAPIAdminToken", strs("secretsmanager:GetSecretValue"),
 				cfg.ARN("secretsmanager", cfg.Region, "secret:"+cfg.Rotator.AdminSecretIn(env)+"-??????"), nil),

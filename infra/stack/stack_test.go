@@ -311,7 +311,7 @@ func TestBreakGlassNeedsFreshMFAForAnHour(t *testing.T) {
 			"ManagedPolicyName": config.Guardrail,
 			"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
 				assertions.Match_ObjectLike(&map[string]any{"Sid": "NoAccessTagChanges", "Effect": "Deny",
-					"Condition": map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": []any{"service", "environment", "team"}}}}),
+					"Condition": map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": []any{"service", "environment", "team", "secretgate:rotation"}}}}),
 				assertions.Match_ObjectLike(&map[string]any{"Sid": "NoSecretWithoutServiceTag", "Effect": "Deny"}),
 			})}),
 		})

@@ -563,3 +563,72 @@ func TestKeyTrustsServiceRolesNotTagsSimulated(t *testing.T) {
 	}
 	t.Logf("simulated %d requests", len(sims))
 }
+
+// The rotation functions' key statement is exact for its environment:
+// with environments dev and dev-eu, dev-eu's rotator and hosted rotation
+// roles (secretgate-dev-eu-…, which secretgate-dev-* would match) do not
+// use dev's keys, and each environment's own rotation roles still do.
+func TestRotationRolesOfAPrefixedEnvironmentSimulated(t *testing.T) {
+	data, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "environments: [dev, staging, production]", "environments: [dev, dev-eu]", 1)
+	text = strings.Replace(text, "environments: [staging, production]", "environments: [dev-eu]", 1)
+	cfg, err := config.Parse("prefixed.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := synthesise(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deps []string
+	for _, d := range *s.stacks.Envs["dev-eu"].Dependencies() {
+		deps = append(deps, *d.StackName())
+	}
+	if !slices.Contains(deps, config.EnvStack("dev")) {
+		t.Errorf("%s depends on %v, want also %s (deployed first, its key policies keep out dev-eu's roles)", config.EnvStack("dev-eu"), deps, config.EnvStack("dev"))
+	}
+	w := buildWorld(t, s)
+	everything := map[string]any{"admin": policy(allow("Everything", strs("*"), "*", nil))}
+	rotation := func(env string) []*role {
+		var out []*role
+		for _, name := range []string{config.RotatorRole(env), config.EnvStack(env) + "-CheckoutOrdersDbRotation-1A2B3C"} {
+			out = append(out, &role{name: name, arn: cfg.RoleARN(name)})
+		}
+		return out
+	}
+	var sims []sim
+	want := map[string]string{}
+	envs := map[string]int{}
+	for _, sec := range w.secrets {
+		env := sec.tags[config.TagEnvironment]
+		envs[env]++
+		for _, other := range []string{"dev", "dev-eu"} {
+			for _, r := range rotation(other) {
+				for _, action := range []string{"kms:Decrypt", "kms:GenerateDataKey"} {
+					id := fmt.Sprintf("%s %s %s", r.name, action, sec.name)
+					sims = append(sims, w.sim(id, call{principal: r.arn, action: action, resource: sec.key.arn, identity: everything, resPolicy: sec.key.policy,
+						context: withTags(map[string]any{"aws:PrincipalArn": r.arn, "aws:PrincipalAccount": cfg.Account,
+							"kms:ViaService": "secretsmanager." + cfg.Region + ".amazonaws.com", "kms:CallerAccount": cfg.Account,
+							"kms:EncryptionContext:SecretARN": sec.arn}, "aws:ResourceTag/", sec.key.tags)}))
+					want[id] = "ImplicitlyDenied"
+					if other == env {
+						want[id] = "Allowed"
+					}
+				}
+			}
+		}
+	}
+	if envs["dev"] == 0 || envs["dev-eu"] == 0 {
+		t.Fatalf("secrets by environment: %v", envs)
+	}
+	res := simulate(t, sims)
+	for id, w := range want {
+		if res[id] != w {
+			t.Errorf("%s: %s, want %s", id, res[id], w)
+		}
+	}
+	t.Logf("simulated %d requests", len(sims))
+}

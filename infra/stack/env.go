@@ -71,6 +71,23 @@ func teamKey(st awscdk.Stack, cfg *config.Config, env, team string) awskms.CfnKe
 	// role serviceRole creates for the service its tag names (a tagged
 	// human role or SSO session is not).
 	serviceRoleOfTag := cfg.RoleARN(config.ServiceRole(env, "${aws:PrincipalTag/"+config.TagService+"}"))
+	// Rotation functions are this environment's rotator and the roles
+	// CloudFormation names after this environment's stack (the hosted
+	// rotation functions'), but not those of an environment whose name
+	// extends this one's (dev-eu for dev): their roles start with
+	// secretgate-dev- too.
+	rotationRoles := cond{
+		"StringEquals": {"kms:ViaService": sm, "kms:CallerAccount": cfg.Account},
+		"StringLike":   {"kms:EncryptionContext:SecretARN": secretPrefix + "*"},
+		"ArnLike":      {"aws:PrincipalArn": strs(cfg.RoleARN(config.RotatorRole(env)), cfg.RoleARN(config.EnvStack(env)+"-*"))},
+	}
+	var extending []string
+	for _, e := range extendingEnvironments(cfg, env) {
+		extending = append(extending, cfg.RoleARN(config.EnvStack(e)+"-*"))
+	}
+	if len(extending) > 0 {
+		rotationRoles["ArnNotLike"] = map[string]any{"aws:PrincipalArn": extending}
+	}
 	pol := policy(
 		withPrincipal(allow("KeyAdministration", keyAdminActions, "*", nil), aws(managers...)),
 		withPrincipal(deny("AdministratorsNeverUseTheKey", keyUseActions, "*", cond{
@@ -97,11 +114,7 @@ func teamKey(st awscdk.Stack, cfg *config.Config, env, team string) awskms.CfnKe
 		withPrincipal(allow("ProvisionerEncryptsButNeverDecrypts", strs("kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"), "*", cond{
 			"StringEquals": {"kms:ViaService": strs(sm, ssm)},
 		}), aws(provisioner)),
-		withPrincipal(allow("RotationFunctionsUseTheKeyForThisEnvironment", strs("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"), "*", cond{
-			"StringEquals": {"kms:ViaService": sm, "kms:CallerAccount": cfg.Account},
-			"StringLike":   {"kms:EncryptionContext:SecretARN": secretPrefix + "*"},
-			"ArnLike":      {"aws:PrincipalArn": strs(cfg.RoleARN(config.RotatorRole(env)), cfg.RoleARN(config.EnvStack(env)+"-*"))},
-		}), aws(root)),
+		withPrincipal(allow("RotationFunctionsUseTheKeyForThisEnvironment", strs("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"), "*", rotationRoles), aws(root)),
 		withPrincipal(allow("BreakGlassDecrypts", strs("kms:Decrypt", "kms:DescribeKey"), "*", cond{
 			"StringEquals": {"kms:ViaService": strs(sm, ssm)},
 		}), aws(cfg.BreakGlassARN())),
@@ -119,6 +132,19 @@ func teamKey(st awscdk.Stack, cfg *config.Config, env, team string) awskms.CfnKe
 		TargetKeyId: key.Ref(),
 	})
 	return key
+}
+
+// extendingEnvironments are the environments whose stack names start with
+// env's and a dash (dev-eu and dev-eu-2 for dev): the names of their roles
+// start with the prefix env's hosted rotation roles have.
+func extendingEnvironments(cfg *config.Config, env string) []string {
+	var out []string
+	for _, e := range cfg.Environments {
+		if strings.HasPrefix(config.EnvStack(e), config.EnvStack(env)+"-") {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // serviceRole is a service's role: tagged with its service, environment

@@ -58,6 +58,16 @@ func Build(app awscdk.App, cfg *config.Config, assets Assets) *Stacks {
 		// key policies name the break-glass role: both must exist first.
 		s.Envs[env].AddDependency(s.Access, jsii.String("the guardrail and the break-glass role"))
 	}
+	// The key policies of an environment keep out the rotation roles of
+	// the environments whose names extend its own (dev-eu for dev): those
+	// deploy after it, so a new one's roles never meet an older policy.
+	for _, env := range cfg.Environments {
+		for _, e := range extendingEnvironments(cfg, env) {
+			if s.Envs[env] != nil && s.Envs[e] != nil {
+				s.Envs[e].AddDependency(s.Envs[env], jsii.String("the key policies that keep out its rotation roles"))
+			}
+		}
+	}
 	s.Gate = gate(newStack(app, cfg, "secretgate-gate", cfg.Region), cfg, assets)
 	s.Gate.AddDependency(s.Alerts[cfg.Region], jsii.String("the alerts topic the gate publishes to"))
 	return s

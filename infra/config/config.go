@@ -334,6 +334,20 @@ func (c *Config) check() error {
 			}
 		}
 	}
+	// Role names join environment and service with dashes, which names
+	// may contain: dev's x-api and dev-x's api would both be svc-dev-x-api.
+	roles := map[string]string{}
+	for _, t := range c.Teams {
+		for _, s := range t.Services {
+			for _, e := range s.Environments {
+				r := ServiceRole(e, s.Name)
+				if other, dup := roles[r]; dup {
+					return c.errAt(s.Line, "service %q in %q: its role %s would also be the role of %s", s.Name, e, r, other)
+				}
+				roles[r] = fmt.Sprintf("service %q in %q", s.Name, e)
+			}
+		}
+	}
 	return nil
 }
 

@@ -101,3 +101,21 @@ func TestErrorsNameFileAndLine(t *testing.T) {
 		})
 	}
 }
+
+// Service roles are svc-<environment>-<service>: two pairs that join to
+// the same name are refused (the key policy names a service's role so).
+func TestServiceRoleNamesAreUnique(t *testing.T) {
+	base, err := os.ReadFile("testdata/lines.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(base), "environments: [dev, staging, production]", "environments: [dev, staging, production, dev-x]", 1)
+	if _, err := Parse("x.yaml", []byte(text)); err != nil {
+		t.Fatalf("dev-x alone: %v", err)
+	}
+	text = strings.Replace(text, "      - name: checkout", "      - name: x-mailer", 1)
+	_, err = Parse("x.yaml", []byte(text))
+	if want := `role svc-dev-x-mailer would also be the role of`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}

@@ -130,6 +130,9 @@ func ingest(ctx context.Context, args []string, stdout, stderr io.Writer, tty bo
 	if tty {
 		opt.Progress = func(s cloudtrail.Stats) {
 			fmt.Fprintf(stderr, "\r%d files, %d records, %d events, %.0f records/s ", s.Files+len(s.Failed), s.Records, s.Events, s.PerSecond())
+			if s.Indexing {
+				fmt.Fprint(stderr, "(building the indexes) ")
+			}
 		}
 	}
 	st, err := db.Ingest(ctx, fs.Args(), opt)
@@ -138,6 +141,10 @@ func ingest(ctx context.Context, args []string, stdout, stderr io.Writer, tty bo
 	}
 	for _, fe := range st.Failed {
 		fmt.Fprintf(stderr, "dashboard ingest: skipped %v\n", fe)
+	}
+	if err != nil && st.Records == 0 && len(st.Failed) == 0 {
+		fmt.Fprintf(stderr, "dashboard ingest: %v\n", err) // nothing read: no summary of nothing
+		return exitError
 	}
 	fmt.Fprintf(stdout, "%d files (%d failed), %d records, %d events, %d new, in %s (%.0f records/s)\n",
 		st.Files+len(st.Failed), len(st.Failed), st.Records, st.Events, st.Inserted,
@@ -220,6 +227,11 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		y, n := w.From.ISOWeek()
 		*week = fmt.Sprintf("%d-W%02d", y, n)
 	}
+	// A report on a database that is not there would make an empty one
+	// and report a week of nothing.
+	if _, err := os.Stat(*dbPath); err != nil && *engine == "sqlite" {
+		return fail(fmt.Errorf("no database at %s: make it with dashboard ingest --db %s PATH", *dbPath, *dbPath))
+	}
 	db, err := cloudtrail.Open(ctx, *dbPath)
 	if err != nil {
 		return fail(err)
@@ -289,7 +301,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stdout, "secretgate weekly evidence, %s (%s)\n", *week, w)
 		for _, t := range tables {
-			fmt.Fprintf(stdout, "\n%s (%d rows)\n", t.Report.Title, len(t.Rows))
+			fmt.Fprintf(stdout, "\n%s (%s)\n", t.Report.Title, count(len(t.Rows), "row"))
 			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, strings.Join(t.Columns, "\t"))
 			for _, row := range t.Rows {
@@ -486,4 +498,12 @@ func writePDF(dir, week string, w compliance.Window, tables []*compliance.Table)
 		return "", err
 	}
 	return path, os.Rename(f.Name(), path)
+}
+
+// count is "1 row", "2 rows".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

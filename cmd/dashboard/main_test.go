@@ -205,7 +205,7 @@ func TestReportWithStore(t *testing.T) {
 	if code := run(ctx, []string{"report", "--db", db, "--week", "2026-W48", "--store", dsn}, &out, &errb, false); code != 0 {
 		t.Fatalf("report: %d %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "Secrets pushed to git (1 rows)") || !strings.Contains(out.String(), "acme/api    aws-access-key  0        1         0            1         test fixture") {
+	if !strings.Contains(out.String(), "Secrets pushed to git (1 row)") || !strings.Contains(out.String(), "acme/api    aws-access-key  0        1         0            1         test fixture") {
 		t.Errorf("no gate table:\n%s", out.String()[strings.Index(out.String(), "Secrets pushed"):])
 	}
 }
@@ -238,5 +238,32 @@ func TestInventoryImportCommand(t *testing.T) {
 	os.WriteFile(bad, []byte(`{"SecretList": [`), 0o644)
 	if code := run(context.Background(), []string{"inventory", "import", "--db", db, bad}, &out, &errb, false); code != 2 || !strings.Contains(errb.String(), "bad.json") {
 		t.Errorf("bad file: code %d, %s", code, errb.String())
+	}
+}
+
+// A mistyped --db is an error, not an empty database and a week of
+// nothing; a path that does not exist is an error without a summary of
+// nothing read.
+func TestMissingInputs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "--db", filepath.Join(dir, "typo.db"), "--week", "2026-W48"}, "no database at " + filepath.Join(dir, "typo.db")},
+		{[]string{"ingest", "--db", filepath.Join(dir, "d.db"), filepath.Join(dir, "no-such-trail")}, "no-such-trail"},
+	}
+	for _, tt := range tests {
+		var out, errs bytes.Buffer
+		if code := run(ctx, tt.args, &out, &errs, false); code != exitError {
+			t.Errorf("%v: exit %d, want %d", tt.args, code, exitError)
+		}
+		if !strings.Contains(errs.String(), tt.want) || out.Len() != 0 {
+			t.Errorf("%v: stdout %q, stderr %q, want %q on stderr only", tt.args, out.String(), errs.String(), tt.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "typo.db")); err == nil {
+		t.Error("report made the database it was asked to read")
 	}
 }

@@ -296,6 +296,7 @@ func TestCorruptFilesSkippedAndNamed(t *testing.T) {
 	data, _ := os.ReadFile(full)
 	os.WriteFile(full, data[:len(data)/2], 0o644)
 	os.WriteFile(filepath.Join(dir, "e-notcloudtrail.json"), []byte(`{"SecretList":[]}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "f-empty.json.gz"), nil, 0o644)
 
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"))
@@ -307,7 +308,7 @@ func TestCorruptFilesSkippedAndNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Files != 1 || len(st.Failed) != 4 {
+	if st.Files != 1 || len(st.Failed) != 5 {
 		t.Fatalf("files %d, failed %v", st.Files, st.Failed)
 	}
 	for _, fe := range st.Failed {
@@ -317,6 +318,11 @@ func TestCorruptFilesSkippedAndNamed(t *testing.T) {
 		}
 		if strings.Contains(fe.File, "c-badjson") && (fe.Record != 2 || !strings.Contains(msg, "record 2 (byte ")) {
 			t.Errorf("bad JSON not placed: %s", msg)
+		}
+		for file, says := range map[string]string{"b-notgzip": "not a gzip file", "f-empty": "empty file", "e-notcloudtrail": "no \"Records\" array"} {
+			if strings.Contains(fe.File, file) && !strings.Contains(msg, says) {
+				t.Errorf("%s: %s", file, msg)
+			}
 		}
 		t.Log(msg)
 	}

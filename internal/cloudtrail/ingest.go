@@ -34,6 +34,7 @@ type Stats struct {
 	Inserted int64         // rows new to the database (re-ingested ones are not)
 	Failed   []*FileError  // files that could not be read to their end
 	Elapsed  time.Duration //
+	Indexing bool          // all is read and written: the indexes deferred by a first ingest are being built
 }
 
 // PerSecond is the ingest rate in records per second.
@@ -73,6 +74,7 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 
 	var (
 		nFiles, nRecords, nEvents, nInserted atomic.Int64
+		indexing                             atomic.Bool
 		mu                                   sync.Mutex
 		failed                               []*FileError
 	)
@@ -87,6 +89,7 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 			Inserted: nInserted.Load(),
 			Failed:   f,
 			Elapsed:  time.Since(start),
+			Indexing: indexing.Load(),
 		}
 	}
 	var stopProgress func() = func() {}
@@ -179,7 +182,9 @@ func (d *DB) Ingest(ctx context.Context, paths []string, opt Options) (Stats, er
 	}
 	// The indexes a first ingest deferred are built even when it stopped
 	// early: the rows it committed are in and need them.
+	indexing.Store(deferred)
 	inserted, err := d.finish(context.WithoutCancel(ctx), deferred, nInserted.Load())
+	indexing.Store(false)
 	if err != nil && werr == nil {
 		werr = err
 	}

@@ -63,6 +63,9 @@ func (rd *reader) read(name string, r io.Reader, fn func(*record) error) (int, e
 	rd.file.Reset(r)
 	var in io.Reader = rd.file
 	magic, _ := rd.file.Peek(2)
+	if len(magic) == 0 {
+		return 0, &FileError{File: name, Err: errEmpty}
+	}
 	if strings.HasSuffix(name, ".gz") || (len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		var err error
 		if rd.gz == nil {
@@ -71,12 +74,20 @@ func (rd *reader) read(name string, r io.Reader, fn func(*record) error) (int, e
 			err = rd.gz.Reset(rd.file)
 		}
 		if err != nil {
-			return 0, &FileError{File: name, Err: err} // "gzip: invalid header"
+			if errors.Is(err, gzip.ErrHeader) {
+				err = errNotGzip
+			}
+			return 0, &FileError{File: name, Err: err}
 		}
 		in = rd.gz
 	}
 	return rd.dec.decode(name, in, fn)
 }
+
+var (
+	errEmpty   = errors.New("empty file")
+	errNotGzip = errors.New("not a gzip file, or its header is damaged")
+)
 
 var errNoRecords = errors.New(`not a CloudTrail log file: no "Records" array`)
 

@@ -1,14 +1,25 @@
 package compliance
 
+// before is an inventory date (Unix ms, or NULL) when it falls before the
+// window's end, else NULL.
+func before(col string) string {
+	return "CASE WHEN " + col + " < :to THEN " + col + " END"
+}
+
 // ninetyDays is the window of SecretsManager.3 and .4 (Security Hub's default).
 const ninetyDays = "7776000000"
 
 // Controls: Security Hub's Secrets Manager controls, per secret in the
 // inventory, as of the window's end. Needs an imported inventory.
+//
+// The inventory is what list-secrets said when it was imported: its
+// settings are taken as they are, but its last-rotated and last-read
+// dates only when they fall before the window's end, as a report of a
+// past week must not count what came after it.
 var Controls = &Report{
 	Name:    "controls",
 	Title:   "Security Hub controls SecretsManager.1–4",
-	Meaning: "Each secret of the inventory against AWS Foundational Security Best Practices: .1 automatic rotation on; .2 its last rotation did not fail; .3 read within 90 days; .4 rotated within 90 days. Secrets scheduled for deletion are left out.",
+	Meaning: "Each secret of the inventory against AWS Foundational Security Best Practices: .1 automatic rotation on; .2 its last rotation did not fail; .3 read within 90 days; .4 rotated within 90 days, all by the window's end. Rotation settings are the inventory's as last imported; its dates count only when before the window's end. Secrets scheduled for deletion are left out.",
 	Columns: []string{"control", "secret", "status", "evidence"},
 	SQLite: `
 WITH n AS MATERIALIZED (
@@ -25,8 +36,8 @@ rot AS (
   FROM n WHERE secret_id <> '' GROUP BY secret_id),
 s AS (
   SELECT i.secret_id, i.rotation_enabled, rot.ok_at, rot.fail_at,
-         nullif(max(coalesce(i.last_rotated, 0), coalesce(rot.ok_at, 0)), 0) AS rotated,
-         nullif(max(coalesce(i.last_accessed, 0), coalesce(
+         nullif(max(coalesce(` + before("i.last_rotated") + `, 0), coalesce(rot.ok_at, 0)), 0) AS rotated,
+         nullif(max(coalesce(` + before("i.last_accessed") + `, 0), coalesce(
            (SELECT e.event_time FROM events e
             WHERE e.secret_id = i.secret_id AND e.secret_id <> '' AND e.event_time < :to AND e.is_read = 1 AND e.error_code = ''
             ORDER BY e.event_time DESC LIMIT 1), 0)), 0) AS accessed

@@ -345,3 +345,44 @@ func TestFillDaysEndsWithToday(t *testing.T) {
 		}
 	}
 }
+
+// An inventory imported after the week shows dates after it: a report of
+// that week does not count them.
+func TestInventoryDatesAfterTheWindow(t *testing.T) {
+	db := seed(t)
+	seedInventory(t, db)
+	later := time.Date(2026, 12, 3, 5, 33, 40, 0, time.UTC).UnixMilli()
+	if _, err := db.SQL().Exec(`UPDATE secrets SET last_rotated = ?, last_accessed = ? WHERE secret_id = ?`, later, later, secretC); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := Week("2026-W48")
+	rows := func(r *Report) string {
+		tab, err := Run(context.Background(), SQLite{db.SQL()}, r, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, row := range tab.Rows {
+			if row[0] == secretC || row[1] == secretC {
+				got = append(got, strings.Join(row, " | "))
+			}
+		}
+		return strings.Join(got, "\n")
+	}
+	if got, want := rows(Controls), strings.Join([]string{
+		"SecretsManager.1 | " + secretC + " | PASS | automatic rotation on",
+		"SecretsManager.2 | " + secretC + " | PASS | no rotation seen",
+		"SecretsManager.3 | " + secretC + " | FAIL | never read",
+		"SecretsManager.4 | " + secretC + " | FAIL | never rotated",
+	}, "\n"); got != want {
+		t.Errorf("controls:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := rows(RotationStatus), secretC+" | overdue | 30 |  |  |  | "; got != want {
+		t.Errorf("rotation status:\n%s\nwant\n%s", got, want)
+	}
+	// The week after sees them.
+	w, _ = Week("2026-W49")
+	if got := rows(RotationStatus); !strings.Contains(got, "2026-12-03T05:33:40Z") {
+		t.Errorf("W49 rotation status: %s", got)
+	}
+}

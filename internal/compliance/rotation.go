@@ -5,7 +5,7 @@ package compliance
 var RotationStatus = &Report{
 	Name:    "rotation-status",
 	Title:   "Rotation status by secret",
-	Meaning: "Every secret of the inventory as of the window's end: failing when its last rotation failed, overdue when its interval has passed since the last rotation, disabled when automatic rotation is off, otherwise ok.",
+	Meaning: "Every secret of the inventory as of the window's end: failing when its last rotation failed, overdue when its interval has passed since the last rotation, disabled when automatic rotation is off, otherwise ok. Rotation settings are the inventory's as last imported; rotations after the window's end are not counted.",
 	Columns: []string{"secret", "status", "interval_days", "last_rotated", "next_due", "last_failure", "last_failure_reason"},
 	// Rotation events are few: find them through the time index, then
 	// take each secret's latest.
@@ -22,7 +22,7 @@ ev AS (
   FROM r GROUP BY secret_id),
 s AS (
   SELECT i.secret_id, i.rotation_enabled, i.rotation_days, ev.ok_at, ev.fail_at,
-         nullif(max(coalesce(i.last_rotated, 0), coalesce(ev.ok_at, 0)), 0) AS rotated,
+         nullif(max(coalesce(` + before("i.last_rotated") + `, 0), coalesce(ev.ok_at, 0)), 0) AS rotated,
          (SELECT f.error_message FROM r f WHERE f.secret_id = i.secret_id AND f.event_name = 'RotationFailed'
           ORDER BY f.event_time DESC LIMIT 1) AS reason
   FROM secrets i LEFT JOIN ev ON ev.secret_id = i.secret_id

@@ -241,14 +241,11 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	reports := compliance.All
 	var src compliance.Source = compliance.SQLite{DB: db.SQL()}
 	var ath *athena.Reports
+	var missing []string // what the evidence leaves out, said on stderr and in its caveats
 	switch *engine {
 	case "sqlite":
 		// The inventory's controls run where the inventory is: here.
-		var missing []string
 		reports, missing = compliance.Local(ctx, db.SQL())
-		for _, m := range missing {
-			fmt.Fprintln(stderr, "dashboard:", m)
-		}
 	case "athena":
 		client, err := ao.client(ctx)
 		if err != nil {
@@ -256,17 +253,13 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		ath = &athena.Reports{Client: client}
 		src = ath
-		fmt.Fprintln(stderr, "dashboard: on Athena, the inventory's control rows are left out: they join the local inventory")
+		missing = append(missing, "on Athena, the inventory's control rows are left out: they join the local inventory")
 	default:
 		return fail(fmt.Errorf("--engine %q: want sqlite or athena", *engine))
 	}
 	tables, err := compliance.RunAll(ctx, src, reports, w)
 	if err != nil {
 		return fail(err)
-	}
-	if ath != nil {
-		q, b := ath.Scanned()
-		fmt.Fprintf(stderr, "dashboard: %d Athena queries scanned %s\n", q, bytesText(b))
 	}
 	if *storeDSN != "" {
 		st, err := store.Open(ctx, *storeDSN)
@@ -280,7 +273,21 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		tables = append(tables, compliance.GateTable(acts, w))
 	} else {
-		fmt.Fprintln(stderr, "dashboard: no --store: the weekly evidence leaves out the pushes the gate blocked")
+		missing = append(missing, "no gate record (--store): the pushes the gate blocked and bypassed are left out")
+	}
+	for _, m := range missing {
+		fmt.Fprintln(stderr, "dashboard:", m)
+	}
+	caveats, err := compliance.CaveatsTable(ctx, src, w, compliance.Find(tables, compliance.Coverage), missing)
+	if err != nil {
+		return fail(err)
+	}
+	if caveats != nil {
+		tables = append([]*compliance.Table{caveats}, tables...)
+	}
+	if ath != nil {
+		q, b := ath.Scanned()
+		fmt.Fprintf(stderr, "dashboard: %d Athena queries scanned %s\n", q, bytesText(b))
 	}
 
 	switch *format {

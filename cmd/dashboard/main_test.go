@@ -88,10 +88,19 @@ func TestReportCommand(t *testing.T) {
 	}
 	files := strings.Fields(out.String())
 	last := len(files) - 2
-	if len(files) != len(compliance.All)+2 || !strings.HasSuffix(files[0], "2026-W48-headline.csv") || !strings.HasSuffix(files[last], "2026-W48-controls.csv") ||
-		!strings.HasSuffix(files[last+1], "2026-W48-outside-readers.csv") {
+	if len(files) != len(compliance.All)+3 || !strings.HasSuffix(files[0], "2026-W48-caveats.csv") || !strings.HasSuffix(files[1], "2026-W48-headline.csv") ||
+		!strings.HasSuffix(files[last], "2026-W48-controls.csv") || !strings.HasSuffix(files[last+1], "2026-W48-outside-readers.csv") {
 		t.Fatalf("files %v", files)
 	}
+	// What the evidence lacks comes first: here, the key inventory and the
+	// gate's record.
+	caveats, _ := os.ReadFile(files[0])
+	if !strings.HasPrefix(string(caveats), "caveat\r\n") || !strings.Contains(string(caveats), "no key inventory") ||
+		!strings.Contains(string(caveats), "no gate record (--store)") {
+		t.Errorf("caveats.csv:\n%s", caveats)
+	}
+	files = files[1:]
+	last--
 	controls, _ := os.ReadFile(files[last])
 	if !strings.Contains(string(controls), "SecretsManager.1,") || !strings.Contains(string(controls), "SecretsManager.4,") {
 		t.Errorf("controls.csv:\n%.400s", controls)
@@ -100,7 +109,7 @@ func TestReportCommand(t *testing.T) {
 	if !strings.HasPrefix(string(head), "figure,this_window,previous_window\r\nsecret reads,") {
 		t.Errorf("headline.csv:\n%s", head)
 	}
-	for _, want := range []string{"no key inventory", "no --store"} {
+	for _, want := range []string{"no key inventory", "no gate record (--store)"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr lacks %q: %s", want, errb.String())
 		}
@@ -161,14 +170,18 @@ func TestReportOnAthena(t *testing.T) {
 	if code := run(ctx, args, &remote, &errb, false); code != 0 {
 		t.Fatalf("athena: %d %s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "10 Athena queries scanned") {
+	// the ten reports, and the week before's coverage for the caveats
+	if !strings.Contains(errb.String(), "11 Athena queries scanned") {
 		t.Errorf("stderr: %s", errb.String())
 	}
+	// The same tables from the headline on, but for the controls, which
+	// only the SQLite report has; the caveats before differ in that.
 	controls := strings.Index(local.String(), "\nSecurity Hub controls")
-	if controls < 0 {
-		t.Fatalf("no controls in the SQLite report")
+	lh, rh := strings.Index(local.String(), "\nHeadline figures"), strings.Index(remote.String(), "\nHeadline figures")
+	if controls < 0 || lh < 0 || rh < 0 {
+		t.Fatalf("no controls or headline in the reports")
 	}
-	if l, r := strings.Split(local.String()[:controls], "\n"), strings.Split(remote.String(), "\n"); len(l) != len(r) {
+	if l, r := strings.Split(local.String()[lh:controls], "\n"), strings.Split(remote.String()[rh:], "\n"); len(l) != len(r) {
 		t.Errorf("Athena's report has %d lines, SQLite's %d", len(r), len(l))
 	} else {
 		for i := range l {

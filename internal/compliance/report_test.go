@@ -386,3 +386,33 @@ func TestInventoryDatesAfterTheWindow(t *testing.T) {
 		t.Errorf("W49 rotation status: %s", got)
 	}
 }
+
+func TestCaveatsTable(t *testing.T) {
+	db := seed(t)
+	ctx := context.Background()
+	src := SQLite{db.SQL()}
+	w, _ := Week("2026-W48")
+	cov, err := Run(ctx, src, Coverage, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := CaveatsTable(ctx, src, w, cov, []string{"no secret inventory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"no secret inventory"},
+		{"this week: 2026-11-28 no read events logged; 2026-11-29 no log files"},
+		{"the week before: 2026-11-16 no log files; 2026-11-17 no log files; 2026-11-18 no log files; 2026-11-19 no log files; 2026-11-21 no log files; 2026-11-22 no log files"},
+	}
+	if tab == nil || !reflect.DeepEqual(tab.Rows, want) {
+		t.Errorf("caveats %v", tab)
+	}
+	// Nothing left out and no day lacking (the days of a week to come are
+	// not missing yet): nothing to say.
+	later, _ := Week("2099-W10")
+	full := Table{Rows: [][]string{{"2099-03-02", "1", "1", "1", "ok"}}}
+	if tab, err := CaveatsTable(ctx, src, later, &full, nil); err != nil || tab != nil {
+		t.Errorf("nothing to say: %v, %v", tab, err)
+	}
+}

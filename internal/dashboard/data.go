@@ -196,7 +196,7 @@ func (d *Data) Tables(ctx context.Context, w compliance.Window, reports ...*comp
 // Evidence is the week's evidence as the weekly report has it: every
 // report the database can give, and the gate's table.
 func (d *Data) Evidence(ctx context.Context, w compliance.Window) ([]*compliance.Table, error) {
-	reports, _ := compliance.Local(ctx, d.db)
+	reports, missing := compliance.Local(ctx, d.db)
 	tables, err := d.Tables(ctx, w, reports...)
 	if err != nil {
 		return nil, err
@@ -207,6 +207,15 @@ func (d *Data) Evidence(ctx context.Context, w compliance.Window) ([]*compliance
 			return nil, err
 		}
 		tables = append(tables, g)
+	} else {
+		missing = append(missing, "no gate record (serve --store): the pushes the gate blocked and bypassed are left out")
+	}
+	caveats, err := compliance.CaveatsTable(ctx, compliance.SQLite{DB: d.db}, w, compliance.Find(tables, compliance.Coverage), missing)
+	if err != nil {
+		return nil, err
+	}
+	if caveats != nil {
+		tables = append([]*compliance.Table{caveats}, tables...)
 	}
 	return tables, nil
 }

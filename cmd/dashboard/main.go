@@ -42,7 +42,8 @@ const (
 const usage = `dashboard: CloudTrail in, evidence out
 
 Usage:
-  dashboard ingest [--db FILE] PATH...   read CloudTrail files (.json, .json.gz, AWSLogs folders) into the database
+  dashboard ingest [--db FILE] PATH...   read CloudTrail files (.json, .json.gz, AWSLogs folders) into the database;
+                                         a record naming several secrets or parameters makes an event for each
   dashboard gen --out DIR [--days N] [--events N] [--seed N] [--start YYYY-MM-DD] [--inventory FILE]
                                          write a generated organisation's CloudTrail in the S3 layout
 

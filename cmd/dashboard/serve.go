@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -115,9 +116,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 				fmt.Fprintf(stderr, "dashboard: no --users file: sign in as admin with the password %s (good until the dashboard stops)\n", pw)
 			} else {
 				file := filepath.Join(filepath.Dir(*dbPath), "dashboard-admin-password")
-				if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+				if err := writeSecretFile(file, pw+"\n"); err != nil {
 					return fail(err)
 				}
+				defer os.Remove(file) // good until the dashboard stops
 				fmt.Fprintf(stderr, "dashboard: no --users file: sign in as admin with the password in %s (good until the dashboard stops)\n", file)
 			}
 		}
@@ -235,4 +237,22 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, line)
 	return exitOK
+}
+
+// writeSecretFile writes a new file that only its owner can read: one left
+// from an earlier run is removed first, as writing over it would keep its
+// mode, whatever that is.
+func writeSecretFile(name, text string) error {
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

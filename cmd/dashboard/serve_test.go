@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -38,6 +40,10 @@ func (s *syncBuffer) String() string {
 // shows the overview; it stops when its context ends.
 func TestServe(t *testing.T) {
 	db := weekDB(t)
+	// a password file left by an earlier run that anyone could read
+	if err := os.WriteFile(filepath.Join(filepath.Dir(db), "dashboard-admin-password"), []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	var out, errs syncBuffer
@@ -93,6 +99,9 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the password file outlived the dashboard: %v", err)
 	}
 }
 

@@ -208,6 +208,18 @@ func (w *world) readSecret(id string, r *role, s *secretInfo, identity map[strin
 }
 
 // simulate runs sims through the node script and returns results by id.
+// expect simulates sims and checks each decision named in want.
+func expect(t *testing.T, sims []sim, want map[string]string) {
+	t.Helper()
+	res := simulate(t, sims)
+	for id, w := range want {
+		if res[id] != w {
+			t.Errorf("%s: %s, want %s", id, res[id], w)
+		}
+	}
+	t.Logf("simulated %d requests", len(sims))
+}
+
 func simulate(t *testing.T, sims []sim) map[string]string {
 	t.Helper()
 	if _, err := os.Stat("../simulate/node_modules/@cloud-copilot/iam-simulate"); err != nil {
@@ -496,13 +508,7 @@ func TestTagChangesAndKeyDutiesSimulated(t *testing.T) {
 			want[id] = "Allowed"
 		}
 	}
-	res := simulate(t, sims)
-	for id, w := range want {
-		if res[id] != w {
-			t.Errorf("%s: %s, want %s", id, res[id], w)
-		}
-	}
-	t.Logf("simulated %d requests", len(sims))
+	expect(t, sims, want)
 }
 
 // The key policy grants services Decrypt by role, not only by tags: a
@@ -555,13 +561,7 @@ func TestKeyTrustsServiceRolesNotTagsSimulated(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("no service owns a secret")
 	}
-	res := simulate(t, sims)
-	for id, w := range want {
-		if res[id] != w {
-			t.Errorf("%s: %s, want %s", id, res[id], w)
-		}
-	}
-	t.Logf("simulated %d requests", len(sims))
+	expect(t, sims, want)
 }
 
 // The rotation functions' key statement is exact for its environment:
@@ -624,11 +624,5 @@ func TestRotationRolesOfAPrefixedEnvironmentSimulated(t *testing.T) {
 	if envs["dev"] == 0 || envs["dev-eu"] == 0 {
 		t.Fatalf("secrets by environment: %v", envs)
 	}
-	res := simulate(t, sims)
-	for id, w := range want {
-		if res[id] != w {
-			t.Errorf("%s: %s, want %s", id, res[id], w)
-		}
-	}
-	t.Logf("simulated %d requests", len(sims))
+	expect(t, sims, want)
 }

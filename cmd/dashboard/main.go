@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -127,6 +128,9 @@ func ingest(ctx context.Context, args []string, stdout, stderr io.Writer, tty bo
 		return exitError
 	}
 	defer db.Close()
+	// The process does nothing else, and what ingest allocates dies young:
+	// collecting a quarter as often costs about 20 MB and gains 5-10%.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	var opt cloudtrail.Options
 	if tty {
 		opt.Progress = func(s cloudtrail.Stats) {

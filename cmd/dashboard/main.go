@@ -283,12 +283,8 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, m := range missing {
 		fmt.Fprintln(stderr, "dashboard:", m)
 	}
-	caveats, err := compliance.CaveatsTable(ctx, src, w, compliance.Find(tables, compliance.Coverage), missing)
-	if err != nil {
+	if tables, err = compliance.WithCaveats(ctx, src, w, tables, missing); err != nil {
 		return fail(err)
-	}
-	if caveats != nil {
-		tables = append([]*compliance.Table{caveats}, tables...)
 	}
 	if ath != nil {
 		q, b := ath.Scanned()

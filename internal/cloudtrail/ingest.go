@@ -310,7 +310,7 @@ func (c *checkpointer) stop() {
 }
 
 // rowsPerInsert is how many rows one INSERT statement carries: fewer
-// statements, fewer trips through database/sql and into SQLite.
+// statements, fewer trips into SQLite.
 //
 // INSERT OR IGNORE rather than ON CONFLICT (event_id) DO NOTHING: with
 // DO NOTHING a CHECK or NOT NULL constraint could still abort a statement midway, so

@@ -52,12 +52,18 @@ func CaveatsTable(ctx context.Context, src Source, w Window, coverage *Table, mi
 	return t, nil
 }
 
-// Find is the table of report r among tables, or nil.
-func Find(tables []*Table, r *Report) *Table {
+// WithCaveats puts the Caveats table of w's evidence, when there is
+// something to say, before its tables.
+func WithCaveats(ctx context.Context, src Source, w Window, tables []*Table, missing []string) ([]*Table, error) {
+	var coverage *Table
 	for _, t := range tables {
-		if t.Report == r {
-			return t
+		if t.Report == Coverage {
+			coverage = t
 		}
 	}
-	return nil
+	c, err := CaveatsTable(ctx, src, w, coverage, missing)
+	if err != nil || c == nil {
+		return tables, err
+	}
+	return append([]*Table{c}, tables...), nil
 }

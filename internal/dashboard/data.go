@@ -210,14 +210,7 @@ func (d *Data) Evidence(ctx context.Context, w compliance.Window) ([]*compliance
 	} else {
 		missing = append(missing, "no gate record (serve --store): the pushes the gate blocked and bypassed are left out")
 	}
-	caveats, err := compliance.CaveatsTable(ctx, compliance.SQLite{DB: d.db}, w, compliance.Find(tables, compliance.Coverage), missing)
-	if err != nil {
-		return nil, err
-	}
-	if caveats != nil {
-		tables = append([]*compliance.Table{caveats}, tables...)
-	}
-	return tables, nil
+	return compliance.WithCaveats(ctx, compliance.SQLite{DB: d.db}, w, tables, missing)
 }
 
 // Gate is the gate's table for w; nil without a store.

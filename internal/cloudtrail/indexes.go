@@ -9,10 +9,14 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
+// uniqueIndex is the events index on (event_time, event_id): an event has
+// one time wherever it is logged.
+const uniqueIndex = "events_time_id"
+
 // deferIndexes drops the events table's indexes if the table is empty, and
 // says whether it was, recording their SQL in deferred_indexes in the same transaction:
 // a first ingest then builds each index once, from sorted rows, instead of
-// updating it at every insert. That includes events_event_id, the unique
+// updating it at every insert. That includes uniqueIndex, the unique
 // index INSERT OR IGNORE relies on: until it is built, an event met twice
 // in the ingest (an organisation trail beside an account's own, a file
 // named twice) is written twice, and buildDeferredIndexes removes the
@@ -40,7 +44,7 @@ func deferIndexes(ctx context.Context, tx *sql.Tx) (bool, error) {
 
 // buildDeferredIndexes creates the indexes deferIndexes dropped, in one
 // transaction with the removal of their rows from deferred_indexes. If
-// events_event_id finds an event twice, the later rows of it are deleted
+// uniqueIndex finds an event twice, the later rows of it are deleted
 // first.
 func buildDeferredIndexes(ctx context.Context, db *sql.DB) error {
 	var some bool
@@ -62,10 +66,10 @@ func buildDeferredIndexes(ctx context.Context, db *sql.DB) error {
 	for i, name := range names {
 		_, err := tx.ExecContext(ctx, texts[i])
 		var se sqlite3.Error
-		if name == "events_event_id" && errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		if name == uniqueIndex && errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
 			// the rare ingest that met an event twice: the cost of
 			// finding them falls on it alone
-			_, derr := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid NOT IN (SELECT min(rowid) FROM events GROUP BY event_id)`)
+			_, derr := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid NOT IN (SELECT min(rowid) FROM events GROUP BY event_time, event_id)`)
 			if derr != nil {
 				return fmt.Errorf("removing events met twice: %w", derr)
 			}

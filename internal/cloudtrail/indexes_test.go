@@ -37,7 +37,7 @@ func TestFirstIngestBuildsTheIndexesAtItsEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := eventIndexes(t, db)
-	if len(want) != 4 { // event_id, time, (secret, time), notable
+	if len(want) != 3 { // (time, event_id), (secret, time), notable
 		t.Fatalf("indexes of a new database: %v", want)
 	}
 	st, err := db.Ingest(ctx, []string{"testdata"}, Options{})

@@ -222,7 +222,7 @@ func (d *DB) Add(ctx context.Context, events []Event) (int64, error) {
 
 // finish builds the indexes a write deferred and says how many rows it
 // inserted. When it deferred them, the table was empty and the writer's
-// count includes the events it met twice, which building events_event_id
+// count includes the events it met twice, which building uniqueIndex
 // removes (here, or in an Open by another process that came first): the
 // rows are then counted in the table.
 func (d *DB) finish(ctx context.Context, deferred bool, counted int64) (int64, error) {

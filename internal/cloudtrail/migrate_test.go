@@ -3,6 +3,7 @@ package cloudtrail
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -143,6 +144,73 @@ func TestNotable(t *testing.T) {
 	for _, tt := range tests {
 		if got := notable(&tt.e); got != tt.want {
 			t.Errorf("notable(%s by %s, error %q) = %v, want %v", tt.e.Name, tt.e.Principal, tt.e.ErrorCode, got, tt.want)
+		}
+	}
+}
+
+// A database of schema version 4 migrates to the indexes a new database
+// has, with its rows as they were; one that an interrupted first ingest
+// left without indexes, and with events written twice, also loses the
+// second copies.
+func TestMigrationToFewerIndexes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fresh, err := Open(ctx, filepath.Join(dir, "fresh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := fresh.Ingest(ctx, []string{"testdata"}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	const cols = v3Columns + `, notable, file_id`
+	want := rowsOf(t, fresh.SQL(), cols)
+	wantIndexes := eventIndexes(t, fresh)
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, interrupted := range []bool{false, true} {
+		old, err := sql.Open("sqlite3", dsn(filepath.Join(dir, fmt.Sprintf("v4-%v.db", interrupted))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer old.Close()
+		old.SetMaxOpenConns(1) // the ATTACH holds for one connection
+		setup := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
+		for _, m := range ms[:4] {
+			setup = append(setup, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s', 0)`, m.version, m.name))
+		}
+		if interrupted { // as deferIndexes leaves it
+			setup = append(setup, `INSERT INTO deferred_indexes (name, sql) SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL`,
+				`DROP INDEX events_event_id`, `DROP INDEX events_time`, `DROP INDEX events_secret_time`, `DROP INDEX events_notable`)
+		}
+		setup = append(setup, `ATTACH DATABASE '`+filepath.Join(dir, "fresh.db")+`' AS fresh`,
+			`INSERT INTO files SELECT * FROM fresh.files`,
+			`INSERT INTO events (`+cols+`) SELECT `+cols+` FROM fresh.events`)
+		if interrupted {
+			setup = append(setup, `INSERT INTO events (`+cols+`) SELECT `+cols+` FROM fresh.events WHERE rowid % 3 = 0`)
+		}
+		setup = append(setup, `DETACH DATABASE fresh`)
+		for _, s := range setup {
+			if _, err := old.Exec(s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+
+		if err := migrate(ctx, old); err != nil {
+			t.Fatal(interrupted, err)
+		}
+		if got := rowsOf(t, old, cols); !reflect.DeepEqual(got, want) {
+			t.Errorf("interrupted %v: %d rows after the migration, want the %d of a fresh ingest", interrupted, len(got), len(want))
+		}
+		if got := eventIndexes(t, &DB{db: old}); !reflect.DeepEqual(got, wantIndexes) {
+			t.Errorf("interrupted %v: indexes after the migration %v, want %v", interrupted, got, wantIndexes)
+		}
+		var deferred int
+		if err := old.QueryRow(`SELECT count(*) FROM deferred_indexes`).Scan(&deferred); err != nil || deferred != 0 {
+			t.Errorf("interrupted %v: %d indexes still deferred (%v)", interrupted, deferred, err)
 		}
 	}
 }

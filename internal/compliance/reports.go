@@ -143,7 +143,7 @@ var Access = &Report{
 SELECT e.secret_id, e.principal, count(*),
        ` + sprintf(isoTime, "min(e.event_time)") + `, ` + sprintf(isoTime, "max(e.event_time)") + `,
        CASE WHEN EXISTS (SELECT 1 FROM events p
-                         WHERE p.secret_id = e.secret_id AND p.secret_id <> '' -- lets SQLite use the partial (secret, time) index
+                         WHERE p.secret_id = e.secret_id AND p.secret_id <> '' AND p.via = '' -- the partial (secret, time) index's terms
                            AND p.principal = e.principal AND p.is_read = 1 AND p.error_code = ''
                            AND p.event_time >= :prev_from AND p.event_time < :from) THEN 'no' ELSE 'yes' END,
        CASE WHEN max(` + humanSQL + `) = 1 THEN 'yes' ELSE 'no' END
@@ -337,7 +337,7 @@ dr AS MATERIALIZED (
   FROM d WHERE d.secret_id <> '')
 SELECT ` + sprintf(isoTime, "r.event_time") + `, r.principal, r.secret_id, ` + sprintf(isoTime, "max(dr.at)") + `,
        CASE WHEN r.error_code = '' THEN 'read' ELSE r.error_code END
-FROM dr JOIN events r ON r.secret_id = dr.secret_id AND r.secret_id <> ''
+FROM dr JOIN events r ON r.secret_id = dr.secret_id AND r.secret_id <> '' AND r.via = ''
 WHERE r.event_time >= dr.at AND r.event_time >= :from AND r.event_time < :to
   AND (dr.restored IS NULL OR r.event_time < dr.restored) AND r.is_read = 1
 GROUP BY r.event_id

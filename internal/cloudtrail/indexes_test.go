@@ -112,7 +112,7 @@ func TestIngestIntoAFilledTableKeepsItsIndexes(t *testing.T) {
 }
 
 // A first ingest that meets events twice (here, a folder named twice)
-// writes them twice before events_event_id exists; building it removes
+// writes them twice before the unique index exists; building it removes
 // the second rows, and the figures count each event once.
 func TestFirstIngestMeetingEventsTwice(t *testing.T) {
 	ctx := context.Background()

@@ -15,8 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secretgate/secretgate/internal/sqlite"
+
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver (cgo)
 )
+
+// busyTimeout is how long a connection waits for another writer (another
+// ingest, a dashboard refreshing its inventory) before giving up.
+const busyTimeout = 5 * time.Second
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -44,7 +50,7 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloudtrail: %s: %w", abs, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := sqlite.Ping(ctx, db, busyTimeout); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cloudtrail: open %s: %w", abs, err)
 	}
@@ -64,7 +70,7 @@ func Open(ctx context.Context, file string) (*DB, error) {
 // or '%' in a folder name is not read as URI syntax.
 func dsn(abs string) string {
 	q := url.Values{}
-	q.Set("_busy_timeout", "5000")
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")

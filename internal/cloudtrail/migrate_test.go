@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,5 +213,46 @@ func TestMigrationToFewerIndexes(t *testing.T) {
 		if err := old.QueryRow(`SELECT count(*) FROM deferred_indexes`).Scan(&deferred); err != nil || deferred != 0 {
 			t.Errorf("interrupted %v: %d indexes still deferred (%v)", interrupted, deferred, err)
 		}
+	}
+}
+
+// Processes that open a new database at once (two ingests started
+// together) all get it, migrated once: the losers of the race to turn on
+// WAL try again rather than fail with "database is locked".
+func TestConcurrentFirstOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	dbs := make([]*DB, 8)
+	var wg sync.WaitGroup
+	for i := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := Open(context.Background(), path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			dbs[i] = db
+		}()
+	}
+	wg.Wait()
+	for _, db := range dbs {
+		if db != nil {
+			defer db.Close()
+		}
+	}
+	if dbs[0] == nil {
+		return
+	}
+	var n, max int
+	if err := dbs[0].SQL().QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || max != len(ms) {
+		t.Errorf("schema_migrations: %d rows up to version %d, want %d", n, max, len(ms))
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/secretgate/secretgate/internal/sqlite"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver (PostgreSQL)
 	_ "github.com/mattn/go-sqlite3"    // the "sqlite3" driver (cgo)
 )
@@ -86,7 +88,7 @@ func open(ctx context.Context, d *dialect, dsn, path, name string) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
-	if err := ping(ctx, db); err != nil {
+	if err := sqlite.Ping(ctx, db, BusyTimeout); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", name, err)
 	}
@@ -96,26 +98,6 @@ func open(ctx context.Context, d *dialect, dsn, path, name string) (*Store, erro
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
 	return s, nil
-}
-
-// ping makes the first connection. The first connections to a new SQLite
-// file race to turn on WAL, and SQLite answers a loser "database is
-// locked" at once, without its busy handler (waiting there could
-// deadlock): ping tries again until BusyTimeout. The message is matched
-// because the driver's error type exists only in cgo builds.
-func ping(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(BusyTimeout)
-	for {
-		err := db.PingContext(ctx)
-		if err == nil || !strings.Contains(err.Error(), "database is locked") || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 // sqliteDSN builds a go-sqlite3 URI for an absolute path: the path is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -364,5 +365,21 @@ func TestFilesWalksTheS3Layout(t *testing.T) {
 	}
 	if _, err := Files([]string{filepath.Join(dir, "missing")}); err == nil {
 		t.Error("a missing path is not an error")
+	}
+
+	// a link to the trail's folder, as the path named, gives the same files
+	link := filepath.Join(t.TempDir(), "trail")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Files([]string{link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i], _ = filepath.Rel(link, got[i])
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("through a link: %q, want %q", got, want)
 	}
 }

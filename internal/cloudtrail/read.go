@@ -96,7 +96,8 @@ var errNoRecords = errors.New(`not a CloudTrail log file: no "Records" array`)
 // *.json and *.json.gz; inside an AWSLogs tree (AWSLogs/<account>/… or an
 // organisation's AWSLogs/<org-id>/<account>/…) only files under a
 // CloudTrail folder are taken, which leaves out CloudTrail-Digest,
-// CloudTrail-Insight and other services' logs.
+// CloudTrail-Insight and other services' logs. A path may be a symbolic
+// link to a folder; links within a folder are not followed.
 func Files(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -107,6 +108,12 @@ func Files(paths []string) ([]string, error) {
 		if !info.IsDir() {
 			out = append(out, p)
 			continue
+		}
+		// A folder named through a symbolic link is walked as the folder
+		// it points to (WalkDir would stop at the link); links inside it
+		// are not followed, as they may loop.
+		if l, err := os.Lstat(p); err == nil && l.Mode()&fs.ModeSymlink != 0 {
+			p += string(filepath.Separator)
 		}
 		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
 			if err != nil {

@@ -52,7 +52,7 @@ type batch struct{ rows []Event }
 // Ingest reads the CloudTrail files under paths (see Files) into the events
 // table. Files are decoded in parallel and written by one writer, in
 // transactions of Options.TxRows rows, with INSERT OR IGNORE on the
-// eventID key: re-ingesting a file adds nothing.
+// (eventTime, eventID) key: re-ingesting a file adds nothing.
 //
 // A file that cannot be read to its end (bad gzip, bad JSON, not a
 // CloudTrail file) is listed in Stats.Failed and the ingest goes on; the

@@ -39,7 +39,7 @@ s AS (
          nullif(max(coalesce(` + before("i.last_rotated") + `, 0), coalesce(rot.ok_at, 0)), 0) AS rotated,
          nullif(max(coalesce(` + before("i.last_accessed") + `, 0), coalesce(
            (SELECT e.event_time FROM events e
-            WHERE e.secret_id = i.secret_id AND e.secret_id <> '' AND e.via = '' AND e.event_time < :to AND e.is_read = 1 AND e.error_code = ''
+            WHERE ` + OnSecret("e", "i.secret_id") + ` AND e.event_time < :to AND e.is_read = 1 AND e.error_code = ''
             ORDER BY e.event_time DESC LIMIT 1), 0)), 0) AS accessed
   FROM secrets i LEFT JOIN rot ON rot.secret_id = i.secret_id
   WHERE i.deleted = 0)

@@ -309,14 +309,14 @@ func weekName(t time.Time) string {
 	return fmt.Sprintf("%d-W%02d", y, n)
 }
 
-// SecretDaily is one secret's successful reads and denied attempts (its
-// principals' own calls, as in Events) per
-// day of w, as a table shaped like compliance.Daily's.
+// SecretDaily is one secret's successful reads and denied attempts per day
+// of w, counted over the events Events lists for it, as a table shaped like
+// compliance.Daily's.
 func (d *Data) SecretDaily(ctx context.Context, secret string, w compliance.Window) (*compliance.Table, error) {
 	rows, err := d.db.QueryContext(ctx, `
 		SELECT strftime('%Y-%m-%d', event_time / 1000, 'unixepoch'),
 		       sum(`+compliance.Kinds["read"]+`), sum(`+compliance.Kinds["denied"]+`)
-		FROM events WHERE secret_id = ? AND secret_id <> '' AND via = '' AND event_time >= ? AND event_time < ?
+		FROM events WHERE `+compliance.OnSecret("", "?")+` AND event_time >= ? AND event_time < ?
 		GROUP BY 1`, secret, w.From.UnixMilli(), w.To.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("reading the secret's events: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,57 @@ func TestCacheForgetsOldWindows(t *testing.T) {
 	}
 	if d.cache[cacheKey{"daily", first.From.UnixMilli(), first.To.UnixMilli()}] == nil {
 		t.Error("the week asked for again was forgotten")
+	}
+}
+
+// A secret's events leave out the KMS calls Secrets Manager made for its
+// reads when KMS allowed them, and keep a refused one, which says why the
+// read failed; the page's daily counts and Denied table agree with them.
+func TestSecretEventsKeepRefusedKMSCalls(t *testing.T) {
+	ctx := context.Background()
+	db, err := cloudtrail.Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Ingest(ctx, []string{"../cloudtrail/testdata/kms-GenerateDataKey-Decrypt-via-SecretsManager.json", "testdata/trail"}, cloudtrail.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d := NewData(db.SQL(), nil)
+	w, err := compliance.Week("2018-W22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "arn:aws:secretsmanager:us-east-2:123456789012:secret:test-secret"
+	events, total, err := d.Events(ctx, EventQuery{Window: w, Secret: secret, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Source+" "+e.Name+" "+e.ErrorCode)
+	}
+	want := []string{"kms.amazonaws.com Decrypt AccessDenied", "secretsmanager.amazonaws.com GetSecretValue AccessDeniedException"}
+	if total != len(want) || !slices.Equal(got, want) {
+		t.Errorf("the secret's events: %d %q, want %q", total, got, want)
+	}
+
+	daily, err := d.SecretDaily(ctx, secret, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deniedPerDay []string
+	for _, r := range daily.Rows {
+		deniedPerDay = append(deniedPerDay, r[0][5:]+" "+r[1]+" "+r[2])
+	}
+	if want := []string{"05-28 0 0", "05-29 0 0", "05-30 0 0", "05-31 0 2", "06-01 0 0", "06-02 0 0", "06-03 0 0"}; !slices.Equal(deniedPerDay, want) {
+		t.Errorf("reads and denials per day: %q, want %q", deniedPerDay, want)
+	}
+	denied, err := d.Table(ctx, compliance.Denied, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(denied.Rows) != len(want) {
+		t.Errorf("the Denied table has %d rows, the events list %d", len(denied.Rows), len(want))
 	}
 }

@@ -49,10 +49,7 @@ func (d *Data) Events(ctx context.Context, q EventQuery) ([]Event, int, error) {
 		where = append(where, cond)
 	}
 	if q.Secret != "" {
-		// A secret's events are the calls principals made on it, not the
-		// KMS calls Secrets Manager made for them; the last two terms are
-		// also those of the partial (secret, time) index.
-		where = append(where, "secret_id = :secret", "secret_id <> ''", "via = ''")
+		where = append(where, compliance.OnSecret("", ":secret"))
 	}
 	if q.Principal != "" {
 		where = append(where, "principal = :principal")

@@ -600,7 +600,7 @@ func (s *server) eventsTable(ctx context.Context, v *view, q EventQuery) (web.Ta
 		Pages: pages, Empty: "No event matches.", More: total > countCap}
 	t.Meaning = "As ingested from the trail's log files, oldest first; the file each came from is its evidence."
 	if q.Secret != "" {
-		t.Meaning += " The KMS calls Secrets Manager made for this secret's reads and writes are not listed: each serves a call that is."
+		t.Meaning += " The KMS calls Secrets Manager made for this secret's reads and writes are not listed when KMS allowed them: each serves a call that is."
 	}
 	for _, c := range []string{"time", "event", "principal", "session", "MFA", "target", "source IP", "user agent", "error", "log file"} {
 		t.Columns = append(t.Columns, web.Column{Label: c})

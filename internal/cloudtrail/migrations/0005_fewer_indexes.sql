@@ -4,9 +4,10 @@
 --     events_event_id and events_time. An event has one time wherever it
 --     is logged, so the pair dedupes as event_id alone did, and the same
 --     index serves the window scans and ORDER BY event_time, event_id.
---   * events_secret_time leaves out the KMS calls Secrets Manager makes for
---     a secret (via = 'secretsmanager'), half the rows with a secret: every
---     query through it is about a principal's own calls on the secret.
+--   * events_secret_time leaves out the KMS calls Secrets Manager makes,
+--     and KMS allows, for a secret (via = 'secretsmanager'): half the rows
+--     with a secret, each serving a call on the secret that is in. Its
+--     WHERE is compliance.OnSecret's, word for word.
 --   * events_notable holds event_id after event_time, as events_time_id
 --     does: SQLite would otherwise read the notable reports, which list
 --     events in that order, through events_time_id, over every event.
@@ -23,5 +24,5 @@ DROP INDEX IF EXISTS events_time;
 DROP INDEX IF EXISTS events_secret_time;
 DROP INDEX IF EXISTS events_notable;
 CREATE UNIQUE INDEX events_time_id ON events (event_time, event_id);
-CREATE INDEX events_secret_time ON events (secret_id, event_time) WHERE secret_id <> '' AND via = '';
+CREATE INDEX events_secret_time ON events (secret_id, event_time) WHERE secret_id <> '' AND (via = '' OR error_code <> '');
 CREATE INDEX events_notable ON events (event_time, event_id) WHERE notable = 1;

@@ -60,11 +60,11 @@ const notableSQL = `notable = 1`
 // secret, each serving a call on the secret that is in. A refused one
 // stays: it says why the call it served failed.
 func OnSecret(alias, secret string) string {
-	if alias != "" {
-		alias += "."
+	a := alias
+	if a != "" {
+		a += "."
 	}
-	return strings.NewReplacer("$", alias).Replace(
-		"$secret_id = " + secret + " AND $secret_id <> '' AND ($via = '' OR $error_code <> '')")
+	return a + "secret_id = " + secret + " AND " + a + "secret_id <> '' AND (" + a + "via = '' OR " + a + "error_code <> '')"
 }
 
 // Headline: the figures on the first page, with the previous window's.
